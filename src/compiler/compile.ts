@@ -1,0 +1,457 @@
+/**
+ * The policy compiler: TenantIsolations, Namespaces and pod labels in, the NetworkPolicies
+ * netfence maintains out. Pure: no I/O, no clock, no randomness, inputs never mutated.
+ *
+ * Guarantees
+ * - Deterministic (P4): the result depends on the inputs' content, not their order; lists,
+ *   keys, peers and ports come out sorted, so equal inputs give byte-equal YAML.
+ * - Every member namespace of an Enforce tenant gets `netfence-default-deny` (P1), also when
+ *   the tenant cannot be compiled or the namespace is claimed by several tenants (P6).
+ * - Peers are resolved to namespace names and written as `kubernetes.io/metadata.name In
+ *   [...]`; a peer that resolves to nothing is dropped, never written as an empty list
+ *   (an empty `from`/`to` would mean "everyone").
+ * - Cross-tenant traffic needs a rule on both sides: the sender's egress and the receiver's
+ *   ingress (P2); the compiler writes only the side each tenant declares.
+ * - Every CIDR allow excepts the cloud metadata endpoints it covers unless the peer sets
+ *   `allowCloudMetadata` (P3); a CIDR that lies inside a metadata prefix is dropped.
+ * - Policies are written only into member namespaces and conflicted namespaces.
+ *
+ * Assumptions
+ * - Namespace labels are those the API server stores; `kubernetes.io/metadata.name` is
+ *   taken to equal the namespace name whatever the input says.
+ *
+ * Caveats
+ * - Membership by `namespaceSelector` or by the tenant label follows labels that whoever can
+ *   edit a Namespace can set; the admission guard in config/ restricts who may.
+ */
+import {
+  API_VERSION,
+  CLOUD_METADATA_CIDRS,
+  CONFLICT_ANNOTATION,
+  EXPOSE_LABEL_PREFIX,
+  EXPOSE_LABEL_VALUE,
+  KIND,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  NAMESPACE_NAME_LABEL,
+  POLICY_NAMES,
+  POLICY_ROLE_LABEL,
+  POLICY_TENANT_LABEL,
+  TENANT_LABEL,
+  type PolicyRole,
+} from '../api/constants.js';
+import type {
+  DeepReadonly,
+  LabelSelector,
+  Namespace,
+  NetworkPolicy,
+  NetworkPolicyEgressRule,
+  NetworkPolicyIngressRule,
+  NetworkPolicyPeer,
+  NetworkPolicyPort,
+  OwnerReference,
+  PolicyType,
+} from '../api/k8s.js';
+import type { Peer, PortSpec, TenantIsolation, TenantMode } from '../api/types.js';
+import { cidrContains, compareCidrs, formatCidr, parseCidr, type Cidr } from '../core/cidr.js';
+import { canonicalSelector, compareStrings, isEmptySelector, matchesSelector } from '../core/labels.js';
+import { compileProblems } from './checks.js';
+import type { CompilerSettings } from './settings.js';
+
+export interface PodLabels {
+  namespace: string;
+  name: string;
+  labels?: Readonly<Record<string, string>>;
+}
+
+export interface CompileInput {
+  tenants: readonly DeepReadonly<TenantIsolation>[];
+  namespaces: readonly DeepReadonly<Namespace>[];
+  /** Only used for diagnostics (pods that opt into an exposure their tenant does not declare). */
+  pods?: readonly DeepReadonly<PodLabels>[];
+  settings: DeepReadonly<CompilerSettings>;
+}
+
+export interface NamespaceConflict {
+  namespace: string;
+  /** Every tenant that claims the namespace, sorted. */
+  tenants: string[];
+}
+
+export interface TenantResult {
+  name: string;
+  mode: TenantMode;
+  /** Namespaces that get this tenant's policies: claimed by it alone. Sorted. */
+  members: string[];
+  /** Namespaces this tenant claims together with other tenants: deny-only. Sorted. */
+  conflicts: NamespaceConflict[];
+  /** Why the tenant cannot be compiled; non-empty means its members get deny-only. */
+  errors: string[];
+  /** Things worth a look that do not stop compilation (unresolved peers, missing namespaces). */
+  warnings: string[];
+  /**
+   * The policies Enforce maintains for this tenant in its members (conflicted namespaces
+   * excluded). For an Audit tenant these are the policies it would maintain.
+   */
+  policies: NetworkPolicy[];
+}
+
+export interface CompileResult {
+  /** What the operator writes: Enforce tenants' policies plus conflict denies. Sorted by namespace, name. */
+  policies: NetworkPolicy[];
+  /** One entry per tenant, sorted by name. */
+  tenants: TenantResult[];
+  /** Conflicted namespaces, sorted. */
+  conflicts: NamespaceConflict[];
+}
+
+type Tenant = DeepReadonly<TenantIsolation>;
+type Ns = DeepReadonly<Namespace>;
+
+interface Claims {
+  /** namespace -> claiming tenant names */
+  byNamespace: Map<string, string[]>;
+  missing: Map<string, string[]>;
+}
+
+function effectiveMode(t: Tenant): TenantMode {
+  return t.spec?.mode === 'Audit' ? 'Audit' : 'Enforce';
+}
+
+function usesLabelMembership(t: Tenant): boolean {
+  const spec = t.spec ?? {};
+  return spec.labelMembership ?? (spec.namespaces === undefined && spec.namespaceSelector === undefined);
+}
+
+/** Labels as the API server stores them: the immutable name label always present. */
+function nsLabels(ns: Ns): Record<string, string> {
+  return { ...(ns.metadata.labels ?? {}), [NAMESPACE_NAME_LABEL]: ns.metadata.name };
+}
+
+/** Which namespaces each tenant claims, before conflicts are resolved. */
+function claimNamespaces(tenants: readonly Tenant[], namespaces: ReadonlyMap<string, Ns>, excluded: ReadonlySet<string>): Claims {
+  const byNamespace = new Map<string, string[]>();
+  const missing = new Map<string, string[]>();
+  const byLabel = new Map<string, string[]>();
+  for (const ns of namespaces.values()) {
+    const v = ns.metadata.labels?.[TENANT_LABEL];
+    if (v === undefined || excluded.has(ns.metadata.name)) continue;
+    const list = byLabel.get(v) ?? [];
+    list.push(ns.metadata.name);
+    byLabel.set(v, list);
+  }
+  for (const t of tenants) {
+    const name = t.metadata.name;
+    const claimed = new Set<string>();
+    for (const n of t.spec?.namespaces ?? []) {
+      if (namespaces.has(n)) claimed.add(n);
+      else missing.set(name, [...(missing.get(name) ?? []), n]);
+    }
+    const sel = t.spec?.namespaceSelector;
+    if (sel !== undefined) {
+      for (const ns of namespaces.values()) {
+        if (!excluded.has(ns.metadata.name) && matchesSelector(sel as LabelSelector, nsLabels(ns))) claimed.add(ns.metadata.name);
+      }
+    }
+    if (usesLabelMembership(t)) for (const n of byLabel.get(name) ?? []) claimed.add(n);
+    for (const n of claimed) {
+      const list = byNamespace.get(n) ?? [];
+      list.push(name);
+      byNamespace.set(n, list);
+    }
+  }
+  for (const list of byNamespace.values()) list.sort(compareStrings);
+  return { byNamespace, missing };
+}
+
+function nameSelector(names: readonly string[]): LabelSelector {
+  return { matchExpressions: [{ key: NAMESPACE_NAME_LABEL, operator: 'In', values: [...names] }] };
+}
+
+const METADATA = CLOUD_METADATA_CIDRS.map((c) => parseCidr(c) as Cidr);
+
+function compareJson(a: unknown, b: unknown): number {
+  return compareStrings(JSON.stringify(a), JSON.stringify(b));
+}
+
+function sortedUnique<T>(items: readonly T[]): T[] {
+  const byKey = new Map<string, T>();
+  for (const i of items) byKey.set(JSON.stringify(i), i);
+  return [...byKey.entries()].sort(([a], [b]) => compareStrings(a, b)).map(([, v]) => v);
+}
+
+function compilePorts(ports: readonly DeepReadonly<PortSpec>[] | undefined): NetworkPolicyPort[] | undefined {
+  if (ports === undefined || ports.length === 0) return undefined;
+  const out = ports.map((p) => {
+    const np: NetworkPolicyPort = { protocol: p.protocol ?? 'TCP' };
+    if (p.port !== undefined) np.port = p.port;
+    if (p.endPort !== undefined) np.endPort = p.endPort;
+    return np;
+  });
+  const unique = sortedUnique(out);
+  return unique.sort((a, b) => {
+    if (a.protocol !== b.protocol) return compareStrings(a.protocol ?? '', b.protocol ?? '');
+    const ak = typeof a.port === 'number' ? a.port : -1;
+    const bk = typeof b.port === 'number' ? b.port : -1;
+    if (ak !== bk) return ak - bk;
+    return compareJson(a, b);
+  });
+}
+
+/** The context one tenant's peers resolve in. */
+interface Resolver {
+  namespaces: ReadonlyMap<string, Ns>;
+  membersOf: ReadonlyMap<string, readonly string[]>;
+}
+
+/** One declared peer as a NetworkPolicyPeer, or a reason it resolves to nothing. */
+function resolvePeer(peer: DeepReadonly<Peer>, r: Resolver): NetworkPolicyPeer | string {
+  const withPods = (np: NetworkPolicyPeer): NetworkPolicyPeer => {
+    if (peer.podSelector !== undefined) np.podSelector = canonicalSelector(peer.podSelector as LabelSelector);
+    return np;
+  };
+  if (peer.tenant !== undefined) {
+    const members = r.membersOf.get(peer.tenant);
+    if (members === undefined) return `peer tenant ${JSON.stringify(peer.tenant)} does not exist`;
+    if (members.length === 0) return `peer tenant ${JSON.stringify(peer.tenant)} has no member namespaces`;
+    return withPods({ namespaceSelector: nameSelector(members) });
+  }
+  if (peer.namespaces !== undefined) {
+    const names = [...new Set(peer.namespaces)].sort(compareStrings);
+    return withPods({ namespaceSelector: nameSelector(names) });
+  }
+  if (peer.namespaceSelector !== undefined) {
+    if (isEmptySelector(peer.namespaceSelector as LabelSelector)) return withPods({ namespaceSelector: {} });
+    const names: string[] = [];
+    for (const ns of r.namespaces.values()) {
+      if (matchesSelector(peer.namespaceSelector as LabelSelector, nsLabels(ns))) names.push(ns.metadata.name);
+    }
+    if (names.length === 0) return `namespaceSelector ${JSON.stringify(peer.namespaceSelector)} matches no namespace`;
+    return withPods({ namespaceSelector: nameSelector(names.sort(compareStrings)) });
+  }
+  if (peer.cidr !== undefined) {
+    const cidr = parseCidr(peer.cidr) as Cidr;
+    const except = (peer.except ?? []).map((e) => parseCidr(e) as Cidr);
+    if (peer.allowCloudMetadata !== true) {
+      for (const m of METADATA) {
+        if (cidrContains(m, cidr)) return `cidr ${peer.cidr} lies inside cloud metadata ${formatCidr(m)}; set allowCloudMetadata to allow it`;
+        if (cidrContains(cidr, m) && !except.some((e) => cidrContains(e, m))) except.push(m);
+      }
+    }
+    const exceptText = [...new Set(except.sort(compareCidrs).map(formatCidr))];
+    const ipBlock = exceptText.length > 0 ? { cidr: formatCidr(cidr), except: exceptText } : { cidr: formatCidr(cidr) };
+    return { ipBlock };
+  }
+  return 'peer names no tenant, namespaces, namespaceSelector or cidr';
+}
+
+interface RuleDraft {
+  peer: NetworkPolicyPeer;
+  ports: NetworkPolicyPort[] | undefined;
+}
+
+function draftRules(peers: readonly DeepReadonly<Peer>[], defaultPorts: readonly DeepReadonly<PortSpec>[] | undefined, r: Resolver, where: string, warnings: string[]): RuleDraft[] {
+  const drafts: RuleDraft[] = [];
+  for (const [i, peer] of peers.entries()) {
+    const resolved = resolvePeer(peer, r);
+    if (typeof resolved === 'string') {
+      warnings.push(`${where}[${i}]: ${resolved}; the peer allows nothing`);
+      continue;
+    }
+    drafts.push({ peer: resolved, ports: compilePorts(peer.ports ?? defaultPorts) });
+  }
+  return sortedUnique(drafts);
+}
+
+function ingressRules(drafts: readonly RuleDraft[]): NetworkPolicyIngressRule[] {
+  return drafts.map((d) => (d.ports === undefined ? { from: [d.peer] } : { from: [d.peer], ports: d.ports }));
+}
+
+function egressRules(drafts: readonly RuleDraft[]): NetworkPolicyEgressRule[] {
+  return drafts.map((d) => (d.ports === undefined ? { to: [d.peer] } : { to: [d.peer], ports: d.ports }));
+}
+
+function ownerReferences(owners: readonly Tenant[]): OwnerReference[] | undefined {
+  const withUid = owners.filter((o) => o.metadata.uid !== undefined && o.metadata.uid !== '');
+  if (withUid.length === 0) return undefined;
+  return withUid.map((o) => {
+    const ref: OwnerReference = { apiVersion: API_VERSION, kind: KIND, name: o.metadata.name, uid: o.metadata.uid as string };
+    if (withUid.length === 1) {
+      ref.controller = true;
+      ref.blockOwnerDeletion = true;
+    }
+    return ref;
+  });
+}
+
+function policy(
+  namespace: string,
+  name: string,
+  role: PolicyRole,
+  owners: readonly Tenant[],
+  spec: { podSelector: LabelSelector; policyTypes: PolicyType[]; ingress?: NetworkPolicyIngressRule[]; egress?: NetworkPolicyEgressRule[] },
+  claimants?: readonly string[],
+): NetworkPolicy {
+  const labels: Record<string, string> = { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [POLICY_ROLE_LABEL]: role };
+  const metadata: NetworkPolicy['metadata'] = { name, namespace, labels };
+  if (claimants !== undefined) metadata.annotations = { [CONFLICT_ANNOTATION]: claimants.join(',') };
+  else if (owners.length === 1) labels[POLICY_TENANT_LABEL] = (owners[0] as Tenant).metadata.name;
+  const refs = ownerReferences(owners);
+  if (refs !== undefined) metadata.ownerReferences = refs;
+  const sortedLabels: Record<string, string> = {};
+  for (const k of Object.keys(labels).sort(compareStrings)) sortedLabels[k] = labels[k] as string;
+  metadata.labels = sortedLabels;
+  return { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata, spec };
+}
+
+function defaultDeny(namespace: string, owners: readonly Tenant[], claimants?: readonly string[]): NetworkPolicy {
+  return policy(namespace, POLICY_NAMES.defaultDeny, 'default-deny', owners, { podSelector: {}, policyTypes: ['Ingress', 'Egress'] }, claimants);
+}
+
+/** The policies of one member namespace of a compilable tenant. */
+function namespacePolicies(
+  namespace: string,
+  t: Tenant,
+  members: readonly string[],
+  rules: { ingress: RuleDraft[]; egress: RuleDraft[]; exposures: { name: string; drafts: RuleDraft[] }[] },
+  settings: DeepReadonly<CompilerSettings>,
+): NetworkPolicy[] {
+  const owners = [t];
+  const out: NetworkPolicy[] = [defaultDeny(namespace, owners)];
+  const tenantPeer: NetworkPolicyPeer = { namespaceSelector: nameSelector(members) };
+  out.push(
+    policy(namespace, POLICY_NAMES.sameTenant, 'same-tenant', owners, {
+      podSelector: {},
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [{ from: [tenantPeer] }],
+      egress: [{ to: [structuredClone(tenantPeer)] }],
+    }),
+  );
+  if (t.spec?.egress?.dns !== false) {
+    out.push(
+      policy(namespace, POLICY_NAMES.dns, 'dns', owners, {
+        podSelector: {},
+        policyTypes: ['Egress'],
+        egress: [
+          {
+            to: [
+              {
+                namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: settings.dns.namespace } },
+                podSelector: canonicalSelector({ matchLabels: { ...settings.dns.podLabels } }),
+              },
+            ],
+            ports: [
+              { protocol: 'TCP', port: settings.dns.port },
+              { protocol: 'UDP', port: settings.dns.port },
+            ],
+          },
+        ],
+      }),
+    );
+  }
+  if (rules.ingress.length > 0) {
+    out.push(policy(namespace, POLICY_NAMES.ingress, 'ingress', owners, { podSelector: {}, policyTypes: ['Ingress'], ingress: ingressRules(rules.ingress) }));
+  }
+  if (rules.egress.length > 0) {
+    out.push(policy(namespace, POLICY_NAMES.egress, 'egress', owners, { podSelector: {}, policyTypes: ['Egress'], egress: egressRules(rules.egress) }));
+  }
+  for (const e of rules.exposures) {
+    if (e.drafts.length === 0) continue;
+    out.push(
+      policy(namespace, `${POLICY_NAMES.exposurePrefix}${e.name}`, 'exposure', owners, {
+        podSelector: { matchLabels: { [`${EXPOSE_LABEL_PREFIX}${e.name}`]: EXPOSE_LABEL_VALUE } },
+        policyTypes: ['Ingress'],
+        ingress: ingressRules(e.drafts),
+      }),
+    );
+  }
+  return out;
+}
+
+function comparePolicies(a: NetworkPolicy, b: NetworkPolicy): number {
+  return compareStrings(a.metadata.namespace, b.metadata.namespace) || compareStrings(a.metadata.name, b.metadata.name);
+}
+
+/** Pods that opt into an exposure their tenant does not declare, or with a value other than "true". */
+function exposureLabelWarnings(pods: readonly DeepReadonly<PodLabels>[], tenantOf: ReadonlyMap<string, Tenant>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const pod of pods) {
+    const t = tenantOf.get(pod.namespace);
+    if (t === undefined) continue;
+    for (const [k, v] of Object.entries(pod.labels ?? {})) {
+      if (!k.startsWith(EXPOSE_LABEL_PREFIX)) continue;
+      const exposure = k.slice(EXPOSE_LABEL_PREFIX.length);
+      const declared = (t.spec?.exposures ?? []).some((e) => e.name === exposure);
+      let problem: string | undefined;
+      if (!declared) problem = `pod ${pod.namespace}/${pod.name} has label ${k} but tenant declares no exposure ${JSON.stringify(exposure)}`;
+      else if (v !== EXPOSE_LABEL_VALUE) problem = `pod ${pod.namespace}/${pod.name} has label ${k}=${JSON.stringify(v)}; only "true" opts in`;
+      if (problem !== undefined) out.set(t.metadata.name, [...(out.get(t.metadata.name) ?? []), problem]);
+    }
+  }
+  return out;
+}
+
+export function compile(input: CompileInput): CompileResult {
+  const tenants = [...input.tenants].sort((a, b) => compareStrings(a.metadata.name, b.metadata.name));
+  const namespaces = new Map<string, Ns>(
+    [...input.namespaces].sort((a, b) => compareStrings(a.metadata.name, b.metadata.name)).map((n) => [n.metadata.name, n]),
+  );
+  const excluded = new Set(input.settings.excludedNamespaces);
+  const tenantByName = new Map<string, Tenant>(tenants.map((t) => [t.metadata.name, t]));
+  const claims = claimNamespaces(tenants, namespaces, excluded);
+
+  const membersOf = new Map<string, string[]>(tenants.map((t) => [t.metadata.name, []]));
+  const conflictsOf = new Map<string, NamespaceConflict[]>(tenants.map((t) => [t.metadata.name, []]));
+  const conflicts: NamespaceConflict[] = [];
+  const tenantOfNamespace = new Map<string, Tenant>();
+  for (const [ns, owners] of [...claims.byNamespace.entries()].sort(([a], [b]) => compareStrings(a, b))) {
+    if (owners.length === 1) {
+      const owner = owners[0] as string;
+      membersOf.get(owner)?.push(ns);
+      tenantOfNamespace.set(ns, tenantByName.get(owner) as Tenant);
+    } else {
+      const c = { namespace: ns, tenants: owners };
+      conflicts.push(c);
+      for (const o of owners) conflictsOf.get(o)?.push({ namespace: ns, tenants: [...owners] });
+    }
+  }
+  const resolver: Resolver = { namespaces, membersOf };
+  const podWarnings = exposureLabelWarnings(input.pods ?? [], tenantOfNamespace);
+
+  const written: NetworkPolicy[] = [];
+  const results: TenantResult[] = [];
+  for (const t of tenants) {
+    const name = t.metadata.name;
+    const mode = effectiveMode(t);
+    const members = membersOf.get(name) ?? [];
+    const errors = compileProblems(t);
+    const warnings: string[] = [];
+    for (const n of claims.missing.get(name) ?? []) warnings.push(`spec.namespaces: namespace ${JSON.stringify(n)} does not exist`);
+    for (const c of conflictsOf.get(name) ?? []) warnings.push(`namespace ${c.namespace} is claimed by tenants ${c.tenants.join(', ')}: deny-only`);
+    let policies: NetworkPolicy[] = [];
+    if (errors.length > 0) {
+      policies = members.map((ns) => defaultDeny(ns, [t]));
+    } else {
+      const spec = t.spec ?? {};
+      const rules = {
+        ingress: draftRules(spec.ingress?.from ?? [], undefined, resolver, 'spec.ingress.from', warnings),
+        egress: draftRules(spec.egress?.to ?? [], undefined, resolver, 'spec.egress.to', warnings),
+        exposures: [...(spec.exposures ?? [])]
+          .sort((a, b) => compareStrings(a.name, b.name))
+          .map((e) => ({ name: e.name, drafts: draftRules(e.from ?? [], e.ports, resolver, `spec.exposures[${e.name}].from`, warnings) })),
+      };
+      for (const ns of members) policies.push(...namespacePolicies(ns, t, members, rules, input.settings));
+    }
+    warnings.push(...(podWarnings.get(name) ?? []));
+    if (members.length === 0 && (conflictsOf.get(name) ?? []).length === 0) warnings.push('tenant has no member namespaces');
+    if (mode === 'Enforce') written.push(...policies);
+    results.push({ name, mode, members: [...members], conflicts: conflictsOf.get(name) ?? [], errors, warnings, policies });
+  }
+
+  for (const c of conflicts) {
+    const enforcing = c.tenants.map((n) => tenantByName.get(n) as Tenant).filter((t) => effectiveMode(t) === 'Enforce');
+    if (enforcing.length > 0) written.push(defaultDeny(c.namespace, enforcing, c.tenants));
+  }
+  written.sort(comparePolicies);
+  return { policies: written, tenants: results, conflicts };
+}
