@@ -375,7 +375,8 @@ function comparePolicies(a: NetworkPolicy, b: NetworkPolicy): number {
 /** Pods that opt into an exposure their tenant does not declare, or with a value other than "true". */
 function exposureLabelWarnings(pods: readonly DeepReadonly<PodLabels>[], tenantOf: ReadonlyMap<string, Tenant>): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  for (const pod of pods) {
+  const sorted = [...pods].sort((a, b) => compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name));
+  for (const pod of sorted) {
     const t = tenantOf.get(pod.namespace);
     if (t === undefined) continue;
     for (const [k, v] of Object.entries(pod.labels ?? {})) {
@@ -444,6 +445,7 @@ export function compile(input: CompileInput): CompileResult {
     }
     warnings.push(...(podWarnings.get(name) ?? []));
     if (members.length === 0 && (conflictsOf.get(name) ?? []).length === 0) warnings.push('tenant has no member namespaces');
+    policies.sort(comparePolicies);
     if (mode === 'Enforce') written.push(...policies);
     results.push({ name, mode, members: [...members], conflicts: conflictsOf.get(name) ?? [], errors, warnings, policies });
   }

@@ -148,7 +148,7 @@ describe('modes', () => {
   test('an Audit tenant writes nothing but reports the policies Enforce would write', () => {
     const r = compileWith({ tenants: [tenant('acme', { mode: 'Audit' })], namespaces: [memberNs('n', 'acme')] });
     expect(r.policies).toEqual([]);
-    expect(r.tenants[0]?.policies.map((p) => p.metadata.name)).toEqual(['netfence-default-deny', 'netfence-allow-same-tenant', 'netfence-allow-dns']);
+    expect(r.tenants[0]?.policies.map((p) => p.metadata.name)).toEqual(['netfence-allow-dns', 'netfence-allow-same-tenant', 'netfence-default-deny']);
   });
 });
 

@@ -1,0 +1,323 @@
+/**
+ * Properties of the compiler over random clusters, checked by evaluating the generated
+ * policies with the NetworkPolicy evaluator (not by reading the compiler's own logic back).
+ */
+import fc from 'fast-check';
+import type { LabelSelector, Namespace, NetworkPolicy, Pod, Protocol } from '../../src/api/k8s.js';
+import type { Peer, PortSpec, TenantIsolation, TenantIsolationSpec } from '../../src/api/types.js';
+import { compile, type CompileInput, type CompileResult } from '../../src/compiler/compile.js';
+import { defaultSettings } from '../../src/compiler/settings.js';
+import { cidrContainsIP, parseCidr, parseIP } from '../../src/core/cidr.js';
+import { matchesSelector } from '../../src/core/labels.js';
+import { buildEvaluator, type Endpoint, type Evaluator } from '../../src/evaluator/index.js';
+import { deepFreeze } from '../fixtures/builders.js';
+
+const RUNS = 1000;
+const NS_NAMES = ['n0', 'n1', 'n2', 'n3', 'n4', 'n5'];
+const TENANT_NAMES = ['t0', 't1', 't2'];
+const PEER_TENANTS = [...TENANT_NAMES, 'ghost'];
+const CIDRS = ['0.0.0.0/0', '10.0.0.0/8', '10.0.1.0/24', '169.254.0.0/16', '::/0', '192.168.0.0/16', '10.0.2.5/32'];
+const EXPOSURES = ['web', 'metrics'];
+const PROBES: [number, Protocol][] = [
+  [80, 'TCP'],
+  [443, 'TCP'],
+  [53, 'UDP'],
+  [53, 'TCP'],
+  [8080, 'SCTP'],
+];
+const METADATA_IPS = ['169.254.169.254', 'fd00:ec2::254'];
+
+const selectorArb: fc.Arbitrary<LabelSelector> = fc.oneof(
+  fc.constant({}),
+  fc.record({ matchLabels: fc.record({ team: fc.constantFrom('red', 'blue') }) }),
+  fc.record({ matchExpressions: fc.tuple(fc.constantFrom('In', 'NotIn') as fc.Arbitrary<'In' | 'NotIn'>, fc.subarray(['red', 'blue'], { minLength: 1 })).map(([operator, values]) => [{ key: 'team', operator, values }]) }),
+);
+const podSelectorArb: fc.Arbitrary<LabelSelector> = fc.oneof(fc.constant({}), fc.record({ matchLabels: fc.record({ app: fc.constantFrom('a', 'b') }) }));
+const portsArb: fc.Arbitrary<PortSpec[]> = fc.array(
+  fc.oneof(
+    fc.record({ port: fc.constantFrom(80, 443, 53), protocol: fc.constantFrom('TCP', 'UDP') as fc.Arbitrary<Protocol> }),
+    fc.record({ port: fc.constant(8000), endPort: fc.constant(8100), protocol: fc.constantFrom('TCP', 'SCTP') as fc.Arbitrary<Protocol> }),
+    fc.record({ protocol: fc.constantFrom('UDP', 'SCTP') as fc.Arbitrary<Protocol> }),
+  ),
+  { minLength: 1, maxLength: 2 },
+);
+
+const peerArb: fc.Arbitrary<Peer> = fc
+  .tuple(
+    fc.oneof(
+      fc.record({ tenant: fc.constantFrom(...PEER_TENANTS) }, { requiredKeys: ['tenant'] }),
+      fc.record({ namespaces: fc.subarray([...NS_NAMES, 'kube-system', 'ext'], { minLength: 1 }) }),
+      fc.record({ namespaceSelector: selectorArb }),
+      fc.record({ cidr: fc.constantFrom(...CIDRS), except: fc.subarray(['10.0.1.0/24', '169.254.0.0/16']), allowCloudMetadata: fc.boolean() }, { requiredKeys: ['cidr'] }),
+    ),
+    fc.option(podSelectorArb, { nil: undefined }),
+    fc.option(portsArb, { nil: undefined }),
+  )
+  .map(([kind, podSelector, ports]) => {
+    const peer: Peer = { ...kind };
+    // Keep only excepts strictly inside the cidr, as the schema demands.
+    if (peer.cidr !== undefined) {
+      const outer = parseCidr(peer.cidr);
+      peer.except = (peer.except ?? []).filter((e) => {
+        const inner = parseCidr(e);
+        return outer !== null && inner !== null && inner.family === outer.family && inner.prefix > outer.prefix && cidrContainsIP(outer, { family: inner.family, value: inner.base });
+      });
+      if (peer.except.length === 0) delete peer.except;
+    } else if (podSelector !== undefined) {
+      peer.podSelector = podSelector;
+    }
+    if (ports !== undefined) peer.ports = ports;
+    return peer;
+  });
+
+const specArb: fc.Arbitrary<TenantIsolationSpec> = fc
+  .record(
+    {
+      namespaces: fc.subarray([...NS_NAMES, 'ghost', 'kube-system'], { minLength: 1 }),
+      namespaceSelector: selectorArb,
+      labelMembership: fc.boolean(),
+      mode: fc.constantFrom('Enforce', 'Enforce', 'Audit') as fc.Arbitrary<'Enforce' | 'Audit'>,
+      ingress: fc.record({ from: fc.array(peerArb, { maxLength: 2 }) }),
+      egress: fc.record({ to: fc.array(peerArb, { maxLength: 2 }), dns: fc.boolean() }, { requiredKeys: [] }),
+      exposures: fc.uniqueArray(fc.record({ name: fc.constantFrom(...EXPOSURES), from: fc.array(peerArb, { minLength: 1, maxLength: 2 }), ports: portsArb }, { requiredKeys: ['name', 'from'] }), {
+        selector: (e) => e.name,
+        maxLength: 2,
+      }),
+    },
+    { requiredKeys: [] },
+  );
+
+interface Cluster {
+  input: CompileInput;
+  pods: Pod[];
+  namespaces: Namespace[];
+}
+
+const clusterArb: fc.Arbitrary<Cluster> = fc
+  .record({
+    tenants: fc.uniqueArray(fc.record({ name: fc.constantFrom(...TENANT_NAMES), spec: specArb }), { selector: (t) => t.name, minLength: 1, maxLength: 3 }),
+    nsLabels: fc.tuple(
+      ...NS_NAMES.map(() =>
+        fc.record({ team: fc.constantFrom('red', 'blue'), 'netfence.dev/tenant': fc.constantFrom(...TENANT_NAMES) }, { requiredKeys: [] }),
+      ),
+    ),
+    podsPerNs: fc.tuple(...NS_NAMES.map(() => fc.array(fc.record({ app: fc.constantFrom('a', 'b'), expose: fc.constantFrom(undefined, 'web', 'metrics') }), { maxLength: 2 }))),
+  })
+  .map(({ tenants, nsLabels, podsPerNs }) => {
+    const namespaces: Namespace[] = [
+      ...NS_NAMES.map((name, i) => ({ apiVersion: 'v1' as const, kind: 'Namespace' as const, metadata: { name, labels: nsLabels[i] as Record<string, string> } })),
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-system', labels: {} } },
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ext', labels: { team: 'red' } } },
+    ];
+    const pods: Pod[] = [
+      { apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'kube-system', name: 'dns', labels: { 'k8s-app': 'kube-dns' } }, status: { podIP: '10.0.9.1' } },
+      { apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'ext', name: 'x', labels: { app: 'a' } }, status: { podIP: '10.0.9.2' } },
+    ];
+    NS_NAMES.forEach((nsName, i) => {
+      (podsPerNs[i] ?? []).forEach((p, j) => {
+        const labels: Record<string, string> = { app: p.app };
+        if (p.expose !== undefined) labels[`netfence.dev/expose-${p.expose}`] = 'true';
+        pods.push({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: nsName, name: `p${j}`, labels }, status: { podIP: `10.0.${i + 1}.${j + 5}` } });
+      });
+    });
+    const tis: TenantIsolation[] = tenants.map((t) => ({ apiVersion: 'netfence.dev/v1alpha1', kind: 'TenantIsolation', metadata: { name: t.name, uid: `uid-${t.name}` }, spec: t.spec }));
+    const input: CompileInput = deepFreeze({
+      tenants: tis,
+      namespaces,
+      pods: pods.map((p) => ({ namespace: p.metadata.namespace, name: p.metadata.name, labels: p.metadata.labels ?? {} })),
+      settings: defaultSettings(),
+    });
+    return { input, pods: deepFreeze(pods), namespaces: deepFreeze(namespaces) };
+  });
+
+/** Ownership derived from the result; conflicts are tested by their own property. */
+function tenantOfNamespace(result: CompileResult): Map<string, { name: string; mode: string }> {
+  const out = new Map<string, { name: string; mode: string }>();
+  for (const t of result.tenants) for (const m of t.members) out.set(m, { name: t.name, mode: t.mode });
+  return out;
+}
+
+function evaluatorFor(c: Cluster, policies: readonly NetworkPolicy[]): Evaluator {
+  return buildEvaluator({ namespaces: c.namespaces, pods: c.pods, policies });
+}
+
+const podEndpoint = (p: Pod): Endpoint => ({ kind: 'pod', namespace: p.metadata.namespace, name: p.metadata.name });
+
+function portCovered(ports: readonly PortSpec[] | undefined, port: number, protocol: Protocol): boolean {
+  if (ports === undefined || ports.length === 0) return true;
+  return ports.some((p) => (p.protocol ?? 'TCP') === protocol && (p.port === undefined || (typeof p.port === 'number' && port >= p.port && port <= (p.endPort ?? p.port))));
+}
+
+/** The oracle of P2: does this declared peer name this pod (on this port)? */
+function peerDeclares(peer: Peer, pod: Pod, c: Cluster, result: CompileResult, port: number, protocol: Protocol, defaultPorts?: readonly PortSpec[]): boolean {
+  if (!portCovered(peer.ports ?? defaultPorts, port, protocol)) return false;
+  const nsName = pod.metadata.namespace;
+  const nsObj = c.namespaces.find((n) => n.metadata.name === nsName);
+  const nsLabels = { ...(nsObj?.metadata.labels ?? {}), 'kubernetes.io/metadata.name': nsName };
+  const podOk = matchesSelector(peer.podSelector, pod.metadata.labels);
+  if (peer.tenant !== undefined) return podOk && (result.tenants.find((t) => t.name === peer.tenant)?.members.includes(nsName) ?? false);
+  if (peer.namespaces !== undefined) return podOk && peer.namespaces.includes(nsName);
+  if (peer.namespaceSelector !== undefined) return podOk && matchesSelector(peer.namespaceSelector, nsLabels);
+  if (peer.cidr !== undefined) {
+    const ip = parseIP(pod.status?.podIP ?? '');
+    const cidr = parseCidr(peer.cidr);
+    if (ip === null || cidr === null || !cidrContainsIP(cidr, ip)) return false;
+    return !(peer.except ?? []).some((e) => cidrContainsIP(parseCidr(e) as NonNullable<ReturnType<typeof parseCidr>>, ip));
+  }
+  return false;
+}
+
+function tenantSpec(c: Cluster, name: string): TenantIsolationSpec {
+  return (c.input.tenants.find((t) => t.metadata.name === name) as TenantIsolation).spec;
+}
+
+describe('compiler properties over random clusters', () => {
+  test('the output does not depend on the order of tenants, namespaces or pods', () => {
+    fc.assert(
+      fc.property(clusterArb, fc.integer({ min: 0, max: 1000 }), (c, seed) => {
+        const rotate = <T>(xs: readonly T[]): T[] => (xs.length === 0 ? [] : [...xs.slice(seed % xs.length), ...xs.slice(0, seed % xs.length)].reverse());
+        const shuffled: CompileInput = { ...c.input, tenants: rotate(c.input.tenants), namespaces: rotate(c.input.namespaces), pods: rotate(c.input.pods ?? []) };
+        const a = compile(c.input);
+        const b = compile(shuffled);
+        expect(b).toEqual(a);
+        // Key order matters for byte-equal YAML, which toEqual does not see.
+        expect(JSON.stringify(b) === JSON.stringify(a)).toBe(true);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test('compiling twice gives the same result and leaves the frozen input untouched', () => {
+    fc.assert(
+      fc.property(clusterArb, (c) => {
+        const before = JSON.stringify(c.input);
+        const a = compile(c.input);
+        const b = compile(c.input);
+        expect(b).toEqual(a);
+        expect(JSON.stringify(c.input)).toBe(before);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test('P1: every pod of an enforced member or conflicted namespace is isolated both ways', () => {
+    fc.assert(
+      fc.property(clusterArb, (c) => {
+        const result = compile(c.input);
+        const ev = evaluatorFor(c, result.policies);
+        const enforced = new Set(result.tenants.filter((t) => t.mode === 'Enforce').flatMap((t) => t.members));
+        for (const conflict of result.conflicts) {
+          if (conflict.tenants.some((n) => tenantSpec(c, n).mode !== 'Audit')) enforced.add(conflict.namespace);
+        }
+        const probe = c.pods.find((p) => p.metadata.namespace === 'ext') as Pod;
+        for (const ns of enforced) {
+          const deny = result.policies.find((p) => p.metadata.namespace === ns && p.metadata.name === 'netfence-default-deny');
+          expect(deny?.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+          for (const pod of c.pods.filter((p) => p.metadata.namespace === ns)) {
+            expect(ev.evaluate(podEndpoint(pod), podEndpoint(probe), 80, 'TCP').egress.isolated).toBe(true);
+            expect(ev.evaluate(podEndpoint(probe), podEndpoint(pod), 80, 'TCP').ingress.isolated).toBe(true);
+          }
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test('P2: no generated rule lets a tenant reach another unless the receiver declares the ingress and the sender the egress', () => {
+    fc.assert(
+      fc.property(clusterArb, (c) => {
+        const result = compile(c.input);
+        const ev = evaluatorFor(c, result.policies);
+        const owner = tenantOfNamespace(result);
+        for (const src of c.pods) {
+          for (const dst of c.pods) {
+            const st = owner.get(src.metadata.namespace);
+            const dt = owner.get(dst.metadata.namespace);
+            if (src === dst || st === undefined || dt === undefined || st.name === dt.name) continue;
+            for (const [port, protocol] of PROBES) {
+              const v = ev.evaluate(podEndpoint(src), podEndpoint(dst), port, protocol);
+              if (st.mode === 'Enforce' && v.egress.allowed) {
+                const spec = tenantSpec(c, st.name);
+                const toDns = spec.egress?.dns !== false && dst.metadata.namespace === 'kube-system' && dst.metadata.labels?.['k8s-app'] === 'kube-dns' && port === 53 && protocol !== 'SCTP';
+                const declared = toDns || (spec.egress?.to ?? []).some((p) => peerDeclares(p, dst, c, result, port, protocol));
+                expect({ src: podEndpoint(src), dst: podEndpoint(dst), port, protocol, egressDeclared: declared }).toMatchObject({ egressDeclared: true });
+              }
+              if (dt.mode === 'Enforce' && v.ingress.allowed) {
+                const spec = tenantSpec(c, dt.name);
+                const viaIngress = (spec.ingress?.from ?? []).some((p) => peerDeclares(p, src, c, result, port, protocol));
+                const viaExposure = (spec.exposures ?? []).some(
+                  (e) => dst.metadata.labels?.[`netfence.dev/expose-${e.name}`] === 'true' && e.from.some((p) => peerDeclares(p, src, c, result, port, protocol, e.ports)),
+                );
+                expect({ src: podEndpoint(src), dst: podEndpoint(dst), port, protocol, ingressDeclared: viaIngress || viaExposure }).toMatchObject({ ingressDeclared: true });
+              }
+            }
+          }
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test('P3: no pod of an enforced tenant reaches cloud metadata unless a CIDR peer allows it explicitly', () => {
+    fc.assert(
+      fc.property(clusterArb, (c) => {
+        const result = compile(c.input);
+        const ev = evaluatorFor(c, result.policies);
+        for (const t of result.tenants.filter((x) => x.mode === 'Enforce')) {
+          const optIn = (tenantSpec(c, t.name).egress?.to ?? []).filter((p) => p.cidr !== undefined && p.allowCloudMetadata === true);
+          for (const pod of c.pods.filter((p) => t.members.includes(p.metadata.namespace))) {
+            for (const ip of METADATA_IPS) {
+              const v = ev.evaluate(podEndpoint(pod), { kind: 'external', ip }, 80, 'TCP');
+              if (v.egress.allowed) {
+                const addr = parseIP(ip) as NonNullable<ReturnType<typeof parseIP>>;
+                expect(optIn.some((p) => cidrContainsIP(parseCidr(p.cidr as string) as NonNullable<ReturnType<typeof parseCidr>>, addr))).toBe(true);
+              }
+            }
+          }
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test('P6: pods in a namespace claimed by several tenants, one enforcing, can neither send nor receive', () => {
+    fc.assert(
+      fc.property(clusterArb, (c) => {
+        const result = compile(c.input);
+        const ev = evaluatorFor(c, result.policies);
+        for (const conflict of result.conflicts) {
+          if (conflict.tenants.every((n) => tenantSpec(c, n).mode === 'Audit')) continue;
+          for (const pod of c.pods.filter((p) => p.metadata.namespace === conflict.namespace)) {
+            for (const other of c.pods.filter((p) => p !== pod)) {
+              for (const [port, protocol] of PROBES) {
+                expect(ev.evaluate(podEndpoint(pod), podEndpoint(other), port, protocol).egress.allowed).toBe(false);
+                expect(ev.evaluate(podEndpoint(other), podEndpoint(pod), port, protocol).ingress.allowed).toBe(false);
+              }
+            }
+          }
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test('policies are written only into enforced member namespaces and conflicted ones, and no rule has an empty peer list', () => {
+    fc.assert(
+      fc.property(clusterArb, (c) => {
+        const result = compile(c.input);
+        const allowed = new Set(result.tenants.filter((t) => t.mode === 'Enforce').flatMap((t) => t.members));
+        for (const conflict of result.conflicts) allowed.add(conflict.namespace);
+        for (const p of result.policies) {
+          expect(allowed.has(p.metadata.namespace)).toBe(true);
+          expect(p.metadata.labels?.['app.kubernetes.io/managed-by']).toBe('netfence');
+          for (const r of p.spec.ingress ?? []) expect(r.from?.length ?? 0).toBeGreaterThan(0);
+          for (const r of p.spec.egress ?? []) expect(r.to?.length ?? 0).toBeGreaterThan(0);
+        }
+        const keys = result.policies.map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
+        expect(new Set(keys).size).toBe(keys.length);
+        expect([...keys].sort()).toEqual(keys);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
