@@ -15,6 +15,9 @@
  * - Every CIDR allow excepts the cloud metadata endpoints it covers unless the peer sets
  *   `allowCloudMetadata` (P3); a CIDR that lies inside a metadata prefix is dropped.
  * - Policies are written only into member namespaces and conflicted namespaces.
+ * - The result is deeply frozen. Policies of one tenant share their frozen `spec`, labels
+ *   and ownerReferences objects (one copy per tenant, not per namespace); copy before
+ *   changing anything.
  *
  * Assumptions
  * - Namespace labels are those the API server stores; `kubernetes.io/metadata.name` is
@@ -107,6 +110,7 @@ export interface CompileResult {
 
 type Tenant = DeepReadonly<TenantIsolation>;
 type Ns = DeepReadonly<Namespace>;
+type NsLabels = ReadonlyMap<string, Readonly<Record<string, string>>>;
 
 interface Claims {
   /** namespace -> claiming tenant names */
@@ -124,33 +128,35 @@ function usesLabelMembership(t: Tenant): boolean {
 }
 
 /** Labels as the API server stores them: the immutable name label always present. */
-function nsLabels(ns: Ns): Record<string, string> {
-  return { ...(ns.metadata.labels ?? {}), [NAMESPACE_NAME_LABEL]: ns.metadata.name };
+function labelsByNamespace(namespaces: ReadonlyMap<string, Ns>): NsLabels {
+  const out = new Map<string, Record<string, string>>();
+  for (const [name, ns] of namespaces) out.set(name, { ...(ns.metadata.labels ?? {}), [NAMESPACE_NAME_LABEL]: name });
+  return out;
 }
 
 /** Which namespaces each tenant claims, before conflicts are resolved. */
-function claimNamespaces(tenants: readonly Tenant[], namespaces: ReadonlyMap<string, Ns>, excluded: ReadonlySet<string>): Claims {
+function claimNamespaces(tenants: readonly Tenant[], labels: NsLabels, excluded: ReadonlySet<string>): Claims {
   const byNamespace = new Map<string, string[]>();
   const missing = new Map<string, string[]>();
   const byLabel = new Map<string, string[]>();
-  for (const ns of namespaces.values()) {
-    const v = ns.metadata.labels?.[TENANT_LABEL];
-    if (v === undefined || excluded.has(ns.metadata.name)) continue;
+  for (const [name, l] of labels) {
+    const v = l[TENANT_LABEL];
+    if (v === undefined || excluded.has(name)) continue;
     const list = byLabel.get(v) ?? [];
-    list.push(ns.metadata.name);
+    list.push(name);
     byLabel.set(v, list);
   }
   for (const t of tenants) {
     const name = t.metadata.name;
     const claimed = new Set<string>();
     for (const n of t.spec?.namespaces ?? []) {
-      if (namespaces.has(n)) claimed.add(n);
+      if (labels.has(n)) claimed.add(n);
       else missing.set(name, [...(missing.get(name) ?? []), n]);
     }
     const sel = t.spec?.namespaceSelector;
     if (sel !== undefined) {
-      for (const ns of namespaces.values()) {
-        if (!excluded.has(ns.metadata.name) && matchesSelector(sel as LabelSelector, nsLabels(ns))) claimed.add(ns.metadata.name);
+      for (const [n, l] of labels) {
+        if (!excluded.has(n) && matchesSelector(sel as LabelSelector, l)) claimed.add(n);
       }
     }
     if (usesLabelMembership(t)) for (const n of byLabel.get(name) ?? []) claimed.add(n);
@@ -200,7 +206,7 @@ function compilePorts(ports: readonly DeepReadonly<PortSpec>[] | undefined): Net
 
 /** The context one tenant's peers resolve in. */
 interface Resolver {
-  namespaces: ReadonlyMap<string, Ns>;
+  labels: NsLabels;
   membersOf: ReadonlyMap<string, readonly string[]>;
 }
 
@@ -223,11 +229,11 @@ function resolvePeer(peer: DeepReadonly<Peer>, r: Resolver): NetworkPolicyPeer |
   if (peer.namespaceSelector !== undefined) {
     if (isEmptySelector(peer.namespaceSelector as LabelSelector)) return withPods({ namespaceSelector: {} });
     const names: string[] = [];
-    for (const ns of r.namespaces.values()) {
-      if (matchesSelector(peer.namespaceSelector as LabelSelector, nsLabels(ns))) names.push(ns.metadata.name);
+    for (const [name, l] of r.labels) {
+      if (matchesSelector(peer.namespaceSelector as LabelSelector, l)) names.push(name);
     }
     if (names.length === 0) return `namespaceSelector ${JSON.stringify(peer.namespaceSelector)} matches no namespace`;
-    return withPods({ namespaceSelector: nameSelector(names.sort(compareStrings)) });
+    return withPods({ namespaceSelector: nameSelector(names) });
   }
   if (peer.cidr !== undefined) {
     const cidr = parseCidr(peer.cidr) as Cidr;
@@ -271,6 +277,14 @@ function egressRules(drafts: readonly RuleDraft[]): NetworkPolicyEgressRule[] {
   return drafts.map((d) => (d.ports === undefined ? { to: [d.peer] } : { to: [d.peer], ports: d.ports }));
 }
 
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as Record<string, unknown>)) deepFreeze(v);
+  }
+  return value;
+}
+
 function ownerReferences(owners: readonly Tenant[]): OwnerReference[] | undefined {
   const withUid = owners.filter((o) => o.metadata.uid !== undefined && o.metadata.uid !== '');
   if (withUid.length === 0) return undefined;
@@ -284,52 +298,61 @@ function ownerReferences(owners: readonly Tenant[]): OwnerReference[] | undefine
   });
 }
 
-function policy(
-  namespace: string,
-  name: string,
-  role: PolicyRole,
-  owners: readonly Tenant[],
-  spec: { podSelector: LabelSelector; policyTypes: PolicyType[]; ingress?: NetworkPolicyIngressRule[]; egress?: NetworkPolicyEgressRule[] },
-  claimants?: readonly string[],
-): NetworkPolicy {
+type PolicySpecOut = NetworkPolicy['spec'];
+
+/** What every namespace of one tenant (or one conflict) shares: frozen and reused. */
+interface PolicyTemplate {
+  name: string;
+  labels: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
+  spec: PolicySpecOut;
+}
+
+function template(name: string, role: PolicyRole, owners: readonly Tenant[], spec: PolicySpecOut, claimants?: readonly string[]): PolicyTemplate {
+  // Keys in sorted order, so the YAML is stable.
   const labels: Record<string, string> = { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [POLICY_ROLE_LABEL]: role };
-  const metadata: NetworkPolicy['metadata'] = { name, namespace, labels };
-  if (claimants !== undefined) metadata.annotations = { [CONFLICT_ANNOTATION]: claimants.join(',') };
+  const t: PolicyTemplate = { name, labels, spec };
+  if (claimants !== undefined) t.annotations = { [CONFLICT_ANNOTATION]: claimants.join(',') };
   else if (owners.length === 1) labels[POLICY_TENANT_LABEL] = (owners[0] as Tenant).metadata.name;
   const refs = ownerReferences(owners);
-  if (refs !== undefined) metadata.ownerReferences = refs;
-  const sortedLabels: Record<string, string> = {};
-  for (const k of Object.keys(labels).sort(compareStrings)) sortedLabels[k] = labels[k] as string;
-  metadata.labels = sortedLabels;
-  return { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata, spec };
+  if (refs !== undefined) t.ownerReferences = refs;
+  return deepFreeze(t);
 }
 
-function defaultDeny(namespace: string, owners: readonly Tenant[], claimants?: readonly string[]): NetworkPolicy {
-  return policy(namespace, POLICY_NAMES.defaultDeny, 'default-deny', owners, { podSelector: {}, policyTypes: ['Ingress', 'Egress'] }, claimants);
+function instantiate(t: PolicyTemplate, namespace: string): NetworkPolicy {
+  const metadata: NetworkPolicy['metadata'] = { name: t.name, namespace, labels: t.labels };
+  if (t.annotations !== undefined) metadata.annotations = t.annotations;
+  if (t.ownerReferences !== undefined) metadata.ownerReferences = t.ownerReferences;
+  return Object.freeze({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: Object.freeze(metadata), spec: t.spec });
 }
 
-/** The policies of one member namespace of a compilable tenant. */
-function namespacePolicies(
-  namespace: string,
+const DENY_SPEC: PolicySpecOut = deepFreeze({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+
+function denyTemplate(owners: readonly Tenant[], claimants?: readonly string[]): PolicyTemplate {
+  return template(POLICY_NAMES.defaultDeny, 'default-deny', owners, DENY_SPEC, claimants);
+}
+
+/** The policies every member namespace of a compilable tenant gets, sorted by name. */
+function tenantTemplates(
   t: Tenant,
   members: readonly string[],
   rules: { ingress: RuleDraft[]; egress: RuleDraft[]; exposures: { name: string; drafts: RuleDraft[] }[] },
   settings: DeepReadonly<CompilerSettings>,
-): NetworkPolicy[] {
+): PolicyTemplate[] {
   const owners = [t];
-  const out: NetworkPolicy[] = [defaultDeny(namespace, owners)];
-  const tenantPeer: NetworkPolicyPeer = { namespaceSelector: nameSelector(members) };
+  const out: PolicyTemplate[] = [denyTemplate(owners)];
   out.push(
-    policy(namespace, POLICY_NAMES.sameTenant, 'same-tenant', owners, {
+    template(POLICY_NAMES.sameTenant, 'same-tenant', owners, {
       podSelector: {},
       policyTypes: ['Ingress', 'Egress'],
-      ingress: [{ from: [tenantPeer] }],
-      egress: [{ to: [structuredClone(tenantPeer)] }],
+      ingress: [{ from: [{ namespaceSelector: nameSelector(members) }] }],
+      egress: [{ to: [{ namespaceSelector: nameSelector(members) }] }],
     }),
   );
   if (t.spec?.egress?.dns !== false) {
     out.push(
-      policy(namespace, POLICY_NAMES.dns, 'dns', owners, {
+      template(POLICY_NAMES.dns, 'dns', owners, {
         podSelector: {},
         policyTypes: ['Egress'],
         egress: [
@@ -350,37 +373,33 @@ function namespacePolicies(
     );
   }
   if (rules.ingress.length > 0) {
-    out.push(policy(namespace, POLICY_NAMES.ingress, 'ingress', owners, { podSelector: {}, policyTypes: ['Ingress'], ingress: ingressRules(rules.ingress) }));
+    out.push(template(POLICY_NAMES.ingress, 'ingress', owners, { podSelector: {}, policyTypes: ['Ingress'], ingress: ingressRules(rules.ingress) }));
   }
   if (rules.egress.length > 0) {
-    out.push(policy(namespace, POLICY_NAMES.egress, 'egress', owners, { podSelector: {}, policyTypes: ['Egress'], egress: egressRules(rules.egress) }));
+    out.push(template(POLICY_NAMES.egress, 'egress', owners, { podSelector: {}, policyTypes: ['Egress'], egress: egressRules(rules.egress) }));
   }
   for (const e of rules.exposures) {
     if (e.drafts.length === 0) continue;
     out.push(
-      policy(namespace, `${POLICY_NAMES.exposurePrefix}${e.name}`, 'exposure', owners, {
+      template(`${POLICY_NAMES.exposurePrefix}${e.name}`, 'exposure', owners, {
         podSelector: { matchLabels: { [`${EXPOSE_LABEL_PREFIX}${e.name}`]: EXPOSE_LABEL_VALUE } },
         policyTypes: ['Ingress'],
         ingress: ingressRules(e.drafts),
       }),
     );
   }
-  return out;
-}
-
-function comparePolicies(a: NetworkPolicy, b: NetworkPolicy): number {
-  return compareStrings(a.metadata.namespace, b.metadata.namespace) || compareStrings(a.metadata.name, b.metadata.name);
+  return out.sort((a, b) => compareStrings(a.name, b.name));
 }
 
 /** Pods that opt into an exposure their tenant does not declare, or with a value other than "true". */
 function exposureLabelWarnings(pods: readonly DeepReadonly<PodLabels>[], tenantOf: ReadonlyMap<string, Tenant>): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  const sorted = [...pods].sort((a, b) => compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name));
-  for (const pod of sorted) {
+  for (const pod of pods) {
     const t = tenantOf.get(pod.namespace);
-    if (t === undefined) continue;
-    for (const [k, v] of Object.entries(pod.labels ?? {})) {
+    if (t === undefined || pod.labels === undefined) continue;
+    for (const k in pod.labels) {
       if (!k.startsWith(EXPOSE_LABEL_PREFIX)) continue;
+      const v = pod.labels[k];
       const exposure = k.slice(EXPOSE_LABEL_PREFIX.length);
       const declared = (t.spec?.exposures ?? []).some((e) => e.name === exposure);
       let problem: string | undefined;
@@ -389,6 +408,7 @@ function exposureLabelWarnings(pods: readonly DeepReadonly<PodLabels>[], tenantO
       if (problem !== undefined) out.set(t.metadata.name, [...(out.get(t.metadata.name) ?? []), problem]);
     }
   }
+  for (const list of out.values()) list.sort(compareStrings);
   return out;
 }
 
@@ -397,29 +417,37 @@ export function compile(input: CompileInput): CompileResult {
   const namespaces = new Map<string, Ns>(
     [...input.namespaces].sort((a, b) => compareStrings(a.metadata.name, b.metadata.name)).map((n) => [n.metadata.name, n]),
   );
+  const labels = labelsByNamespace(namespaces);
   const excluded = new Set(input.settings.excludedNamespaces);
   const tenantByName = new Map<string, Tenant>(tenants.map((t) => [t.metadata.name, t]));
-  const claims = claimNamespaces(tenants, namespaces, excluded);
+  const claims = claimNamespaces(tenants, labels, excluded);
 
   const membersOf = new Map<string, string[]>(tenants.map((t) => [t.metadata.name, []]));
   const conflictsOf = new Map<string, NamespaceConflict[]>(tenants.map((t) => [t.metadata.name, []]));
   const conflicts: NamespaceConflict[] = [];
   const tenantOfNamespace = new Map<string, Tenant>();
-  for (const [ns, owners] of [...claims.byNamespace.entries()].sort(([a], [b]) => compareStrings(a, b))) {
+  // Namespace names are visited in sorted order, so member lists come out sorted.
+  for (const ns of namespaces.keys()) {
+    const owners = claims.byNamespace.get(ns);
+    if (owners === undefined) continue;
     if (owners.length === 1) {
       const owner = owners[0] as string;
       membersOf.get(owner)?.push(ns);
       tenantOfNamespace.set(ns, tenantByName.get(owner) as Tenant);
     } else {
-      const c = { namespace: ns, tenants: owners };
-      conflicts.push(c);
+      conflicts.push({ namespace: ns, tenants: owners });
       for (const o of owners) conflictsOf.get(o)?.push({ namespace: ns, tenants: [...owners] });
     }
   }
-  const resolver: Resolver = { namespaces, membersOf };
+  const resolver: Resolver = { labels, membersOf };
   const podWarnings = exposureLabelWarnings(input.pods ?? [], tenantOfNamespace);
 
-  const written: NetworkPolicy[] = [];
+  const byNamespace = new Map<string, NetworkPolicy[]>();
+  const write = (p: NetworkPolicy): void => {
+    const list = byNamespace.get(p.metadata.namespace);
+    if (list === undefined) byNamespace.set(p.metadata.namespace, [p]);
+    else list.push(p);
+  };
   const results: TenantResult[] = [];
   for (const t of tenants) {
     const name = t.metadata.name;
@@ -429,9 +457,9 @@ export function compile(input: CompileInput): CompileResult {
     const warnings: string[] = [];
     for (const n of claims.missing.get(name) ?? []) warnings.push(`spec.namespaces: namespace ${JSON.stringify(n)} does not exist`);
     for (const c of conflictsOf.get(name) ?? []) warnings.push(`namespace ${c.namespace} is claimed by tenants ${c.tenants.join(', ')}: deny-only`);
-    let policies: NetworkPolicy[] = [];
+    let templates: PolicyTemplate[];
     if (errors.length > 0) {
-      policies = members.map((ns) => defaultDeny(ns, [t]));
+      templates = [denyTemplate([t])];
     } else {
       const spec = t.spec ?? {};
       const rules = {
@@ -441,19 +469,23 @@ export function compile(input: CompileInput): CompileResult {
           .sort((a, b) => compareStrings(a.name, b.name))
           .map((e) => ({ name: e.name, drafts: draftRules(e.from ?? [], e.ports, resolver, `spec.exposures[${e.name}].from`, warnings) })),
       };
-      for (const ns of members) policies.push(...namespacePolicies(ns, t, members, rules, input.settings));
+      templates = tenantTemplates(t, members, rules, input.settings);
     }
+    const policies: NetworkPolicy[] = [];
+    for (const ns of members) for (const tpl of templates) policies.push(instantiate(tpl, ns));
+    if (mode === 'Enforce') for (const p of policies) write(p);
     warnings.push(...(podWarnings.get(name) ?? []));
     if (members.length === 0 && (conflictsOf.get(name) ?? []).length === 0) warnings.push('tenant has no member namespaces');
-    policies.sort(comparePolicies);
-    if (mode === 'Enforce') written.push(...policies);
     results.push({ name, mode, members: [...members], conflicts: conflictsOf.get(name) ?? [], errors, warnings, policies });
   }
 
   for (const c of conflicts) {
     const enforcing = c.tenants.map((n) => tenantByName.get(n) as Tenant).filter((t) => effectiveMode(t) === 'Enforce');
-    if (enforcing.length > 0) written.push(defaultDeny(c.namespace, enforcing, c.tenants));
+    if (enforcing.length > 0) write(instantiate(denyTemplate(enforcing, c.tenants), c.namespace));
   }
-  written.sort(comparePolicies);
-  return { policies: written, tenants: results, conflicts };
+  // Each namespace's policies come from one tenant's sorted templates or one conflict deny,
+  // so visiting namespaces in sorted order yields policies sorted by namespace, then name.
+  const written: NetworkPolicy[] = [];
+  for (const ns of namespaces.keys()) written.push(...(byNamespace.get(ns) ?? []));
+  return deepFreeze({ policies: written, tenants: results, conflicts });
 }

@@ -25,11 +25,15 @@ export function matchesRequirement(req: Readonly<LabelSelectorRequirement>, labe
 export function matchesSelector(selector: Readonly<LabelSelector> | undefined, labels: Labels | undefined): boolean {
   if (selector === undefined) return true;
   const l = labels ?? {};
-  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) {
-    if (!Object.prototype.hasOwnProperty.call(l, k) || l[k] !== v) return false;
+  const ml = selector.matchLabels;
+  if (ml !== undefined) {
+    for (const k in ml) {
+      if (!Object.prototype.hasOwnProperty.call(l, k) || l[k] !== ml[k]) return false;
+    }
   }
-  for (const req of selector.matchExpressions ?? []) {
-    if (!matchesRequirement(req, l)) return false;
+  const exprs = selector.matchExpressions;
+  if (exprs !== undefined) {
+    for (const req of exprs) if (!matchesRequirement(req, l)) return false;
   }
   return true;
 }
