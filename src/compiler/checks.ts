@@ -27,7 +27,7 @@ function checkPorts(ports: readonly DeepReadonly<PortSpec>[] | undefined, where:
     if (typeof p.port === 'number') {
       if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) out.push(`${at}.port: ${p.port} is not in 1-65535`);
     } else if (typeof p.port === 'string') {
-      if (p.port.length > 15 || !PORT_NAME.test(p.port) || !/[a-z]/.test(p.port)) out.push(`${at}.port: ${JSON.stringify(p.port)} is not a valid port name`);
+      if (p.port.length > 15 || !PORT_NAME.test(p.port) || !/[a-z]/.test(p.port) || p.port.includes('--')) out.push(`${at}.port: ${JSON.stringify(p.port)} is not a valid port name`);
     }
     if (p.endPort !== undefined) {
       if (typeof p.port !== 'number') out.push(`${at}.endPort: needs a numeric port`);

@@ -1,9 +1,9 @@
 /** Label selector matching, with the semantics of metav1.LabelSelectorAsSelector. Pure. */
-import type { LabelSelector, LabelSelectorRequirement } from '../api/k8s.js';
+import type { DeepReadonly, LabelSelector, LabelSelectorRequirement } from '../api/k8s.js';
 
 export type Labels = Readonly<Record<string, string>>;
 
-export function matchesRequirement(req: Readonly<LabelSelectorRequirement>, labels: Labels): boolean {
+export function matchesRequirement(req: DeepReadonly<LabelSelectorRequirement>, labels: Labels): boolean {
   const has = Object.prototype.hasOwnProperty.call(labels, req.key);
   const value = has ? labels[req.key] : undefined;
   switch (req.operator) {
@@ -21,8 +21,12 @@ export function matchesRequirement(req: Readonly<LabelSelectorRequirement>, labe
   }
 }
 
-/** True when every matchLabels entry and every matchExpressions requirement holds; `{}` matches everything. */
-export function matchesSelector(selector: Readonly<LabelSelector> | undefined, labels: Labels | undefined): boolean {
+/**
+ * True when every matchLabels entry and every matchExpressions requirement holds; `{}`
+ * matches everything. `undefined` means "no constraint" and matches too: callers where a
+ * missing selector must match nothing (a NetworkPolicy peer) decide that themselves.
+ */
+export function matchesSelector(selector: DeepReadonly<LabelSelector> | undefined, labels: Labels | undefined): boolean {
   if (selector === undefined) return true;
   const l = labels ?? {};
   const ml = selector.matchLabels;
@@ -38,7 +42,7 @@ export function matchesSelector(selector: Readonly<LabelSelector> | undefined, l
   return true;
 }
 
-export function isEmptySelector(selector: Readonly<LabelSelector> | undefined): boolean {
+export function isEmptySelector(selector: DeepReadonly<LabelSelector> | undefined): boolean {
   return (
     selector !== undefined &&
     Object.keys(selector.matchLabels ?? {}).length === 0 &&
@@ -47,7 +51,7 @@ export function isEmptySelector(selector: Readonly<LabelSelector> | undefined): 
 }
 
 /** Problems that make the API server reject a selector; empty when it is valid. */
-export function selectorProblems(selector: Readonly<LabelSelector>): string[] {
+export function selectorProblems(selector: DeepReadonly<LabelSelector>): string[] {
   const problems: string[] = [];
   for (const [i, req] of (selector.matchExpressions ?? []).entries()) {
     const n = req.values?.length ?? 0;
@@ -63,7 +67,7 @@ export function selectorProblems(selector: Readonly<LabelSelector>): string[] {
 }
 
 /** A canonical copy: keys sorted, expressions sorted, values sorted and deduplicated. */
-export function canonicalSelector(selector: Readonly<LabelSelector>): LabelSelector {
+export function canonicalSelector(selector: DeepReadonly<LabelSelector>): LabelSelector {
   const out: LabelSelector = {};
   const ml = Object.keys(selector.matchLabels ?? {}).sort();
   if (ml.length > 0) {

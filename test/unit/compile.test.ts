@@ -134,6 +134,7 @@ describe('conflicts fail closed (P6)', () => {
     ['an except outside the cidr', { egress: { to: [{ cidr: '10.0.0.0/8', except: ['11.0.0.0/8'] }] } }, 'not strictly inside'],
     ['endPort below port', { egress: { to: [{ cidr: '10.0.0.0/8', ports: [{ port: 90, endPort: 80 }] }] } }, 'endPort'],
     ['a port out of range', { egress: { to: [{ cidr: '10.0.0.0/8', ports: [{ port: 70000 }] }] } }, 'not in 1-65535'],
+    ['a port name with a double hyphen', { egress: { to: [{ cidr: '10.0.0.0/8', ports: [{ port: 'a--b' }] }] } }, 'not a valid port name'],
     ['an In selector without values', { ingress: { from: [{ namespaceSelector: { matchExpressions: [{ key: 'a', operator: 'In' as const }] } }] } }, 'needs at least one value'],
     ['an exposure name too long for a label key', { exposures: [{ name: 'x'.repeat(57), from: [{ namespaces: ['a'] }] }] }, 'label key'],
     ['a podSelector with a cidr', { ingress: { from: [{ cidr: '10.0.0.0/8', podSelector: {} }] } }, 'not allowed with cidr'],
