@@ -167,6 +167,29 @@ function peerDeclares(peer: Peer, pod: Pod, c: Cluster, result: CompileResult, p
   return false;
 }
 
+/**
+ * Which tenants claim each namespace, computed from the spec alone (not from the compiler):
+ * names that exist, selector matches and tenant labels, system namespaces only by name.
+ */
+function oracleClaims(c: Cluster): Map<string, string[]> {
+  const excluded = new Set(['kube-system', 'kube-public', 'kube-node-lease', 'netfence-system']);
+  const claims = new Map<string, string[]>();
+  for (const t of c.input.tenants) {
+    const spec = t.spec;
+    const byLabel = spec.labelMembership ?? (spec.namespaces === undefined && spec.namespaceSelector === undefined);
+    for (const n of c.namespaces) {
+      const name = n.metadata.name;
+      const labels: Record<string, string> = { ...(n.metadata.labels ?? {}), 'kubernetes.io/metadata.name': name };
+      const claimed =
+        (spec.namespaces ?? []).includes(name) ||
+        (!excluded.has(name) && spec.namespaceSelector !== undefined && matchesSelector(spec.namespaceSelector, labels)) ||
+        (!excluded.has(name) && byLabel && labels['netfence.dev/tenant'] === t.metadata.name);
+      if (claimed) claims.set(name, [...(claims.get(name) ?? []), t.metadata.name]);
+    }
+  }
+  return claims;
+}
+
 function tenantSpec(c: Cluster, name: string): TenantIsolationSpec {
   return (c.input.tenants.find((t) => t.metadata.name === name) as TenantIsolation).spec;
 }
@@ -206,8 +229,8 @@ describe('compiler properties over random clusters', () => {
         const result = compile(c.input);
         const ev = evaluatorFor(c, result.policies);
         const enforced = new Set(result.tenants.filter((t) => t.mode === 'Enforce').flatMap((t) => t.members));
-        for (const conflict of result.conflicts) {
-          if (conflict.tenants.some((n) => tenantSpec(c, n).mode !== 'Audit')) enforced.add(conflict.namespace);
+        for (const [namespace, claimants] of oracleClaims(c)) {
+          if (claimants.some((n) => tenantSpec(c, n).mode !== 'Audit')) enforced.add(namespace);
         }
         const probe = c.pods.find((p) => p.metadata.namespace === 'ext') as Pod;
         for (const ns of enforced) {
@@ -280,14 +303,31 @@ describe('compiler properties over random clusters', () => {
     );
   });
 
+  test('membership and conflicts follow the spec: a namespace claimed by one tenant is its member, by several a conflict', () => {
+    fc.assert(
+      fc.property(clusterArb, (c) => {
+        const result = compile(c.input);
+        const claims = oracleClaims(c);
+        const members = new Map(result.tenants.map((t) => [t.name, [...t.members].sort()]));
+        for (const t of c.input.tenants) {
+          const expected = [...claims.entries()].filter(([, ts]) => ts.length === 1 && ts[0] === t.metadata.name).map(([n]) => n).sort();
+          expect(members.get(t.metadata.name)).toEqual(expected);
+        }
+        const expectedConflicts = [...claims.entries()].filter(([, ts]) => ts.length > 1).map(([n, ts]) => ({ namespace: n, tenants: [...ts].sort() }));
+        expect([...result.conflicts].sort((a, b) => a.namespace.localeCompare(b.namespace))).toEqual(expectedConflicts.sort((a, b) => a.namespace.localeCompare(b.namespace)));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
   test('P6: pods in a namespace claimed by several tenants, one enforcing, can neither send nor receive', () => {
     fc.assert(
       fc.property(clusterArb, (c) => {
         const result = compile(c.input);
         const ev = evaluatorFor(c, result.policies);
-        for (const conflict of result.conflicts) {
-          if (conflict.tenants.every((n) => tenantSpec(c, n).mode === 'Audit')) continue;
-          for (const pod of c.pods.filter((p) => p.metadata.namespace === conflict.namespace)) {
+        for (const [namespace, claimants] of oracleClaims(c)) {
+          if (claimants.length < 2 || claimants.every((n) => tenantSpec(c, n).mode === 'Audit')) continue;
+          for (const pod of c.pods.filter((p) => p.metadata.namespace === namespace)) {
             for (const other of c.pods.filter((p) => p !== pod)) {
               for (const [port, protocol] of PROBES) {
                 expect(ev.evaluate(podEndpoint(pod), podEndpoint(other), port, protocol).egress.allowed).toBe(false);
