@@ -1,0 +1,71 @@
+/** A small argument parser: flags with values, repeatable flags, positionals. No dependency. */
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export interface FlagSpec {
+  /** Long name without dashes, e.g. `output`. */
+  name: string;
+  short?: string;
+  /** true: takes a value; false: boolean switch. */
+  value: boolean;
+  repeatable?: boolean;
+}
+
+export interface ParsedArgs {
+  flags: Map<string, string[]>;
+  switches: Set<string>;
+  positionals: string[];
+}
+
+export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): ParsedArgs {
+  const byLong = new Map(specs.map((s) => [s.name, s]));
+  const byShort = new Map(specs.filter((s) => s.short !== undefined).map((s) => [s.short as string, s]));
+  const out: ParsedArgs = { flags: new Map(), switches: new Set(), positionals: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--') {
+      out.positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    let spec: FlagSpec | undefined;
+    let inline: string | undefined;
+    if (arg.startsWith('--')) {
+      const eq = arg.indexOf('=');
+      const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
+      inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
+      spec = byLong.get(name);
+      if (spec === undefined) throw new UsageError(`unknown flag --${name}`);
+    } else if (arg.startsWith('-') && arg.length > 1) {
+      spec = byShort.get(arg.slice(1));
+      if (spec === undefined) throw new UsageError(`unknown flag ${arg}`);
+    } else {
+      out.positionals.push(arg);
+      continue;
+    }
+    if (!spec.value) {
+      if (inline !== undefined) throw new UsageError(`--${spec.name} takes no value`);
+      out.switches.add(spec.name);
+      continue;
+    }
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new UsageError(`--${spec.name} needs a value`);
+    const list = out.flags.get(spec.name) ?? [];
+    if (list.length > 0 && spec.repeatable !== true) throw new UsageError(`--${spec.name} given twice`);
+    list.push(value);
+    out.flags.set(spec.name, list);
+  }
+  return out;
+}
+
+export function one(args: ParsedArgs, name: string): string | undefined {
+  return args.flags.get(name)?.[0];
+}
+
+export function many(args: ParsedArgs, name: string): string[] {
+  return args.flags.get(name) ?? [];
+}
