@@ -14,6 +14,7 @@
  */
 import { CRD_NAME, EXPOSE_LABEL_PREFIX, GROUP, KIND, PLURAL, SHORT_NAMES, SINGULAR, TENANT_LABEL, VERSION } from './constants.js';
 import { PROTOCOLS } from './k8s.js';
+import { deepFreeze } from '../core/objects.js';
 
 /** One `x-kubernetes-validations` entry. */
 export interface ValidationRule {
@@ -444,14 +445,6 @@ function rootSchema(): JSONSchemaProps {
       },
     ],
   };
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null) {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
 }
 
 /** The schema of TenantIsolation as the API server sees it. Frozen: read it, never change it. */

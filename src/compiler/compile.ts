@@ -58,6 +58,7 @@ import type {
 import type { Peer, PortSpec, TenantIsolation, TenantMode } from '../api/types.js';
 import { cidrContains, compareCidrs, formatCidr, parseCidr, type Cidr } from '../core/cidr.js';
 import { canonicalSelector, compareStrings, isEmptySelector, matchesSelector } from '../core/labels.js';
+import { deepFreeze } from '../core/objects.js';
 import { compileProblems } from './checks.js';
 import type { CompilerSettings } from './settings.js';
 
@@ -275,14 +276,6 @@ function ingressRules(drafts: readonly RuleDraft[]): NetworkPolicyIngressRule[] 
 
 function egressRules(drafts: readonly RuleDraft[]): NetworkPolicyEgressRule[] {
   return drafts.map((d) => (d.ports === undefined ? { to: [d.peer] } : { to: [d.peer], ports: d.ports }));
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value as Record<string, unknown>)) deepFreeze(v);
-  }
-  return value;
 }
 
 function ownerReferences(owners: readonly Tenant[]): OwnerReference[] | undefined {

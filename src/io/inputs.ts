@@ -7,6 +7,7 @@ import { API_VERSION, KIND } from '../api/constants.js';
 import type { Namespace, NetworkPolicy, Pod } from '../api/k8s.js';
 import type { TenantIsolation } from '../api/types.js';
 import { validateTenantIsolation } from '../api/validate.js';
+import { isRecord } from '../core/objects.js';
 import { InputError, type Manifest, type Path } from './manifests.js';
 
 export interface Inputs {
@@ -18,10 +19,6 @@ export interface Inputs {
   ignored: Map<string, number>;
   /** Where each object came from, for messages. */
   sourceOf: Map<object, string>;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function isStringMap(v: unknown): boolean {

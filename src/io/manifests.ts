@@ -9,6 +9,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LineCounter, parseAllDocuments, isNode, type Document } from 'yaml';
+import { isRecord } from '../core/objects.js';
 
 export interface Source {
   file: string;
@@ -54,10 +55,6 @@ function listFiles(path: string): string[] {
     else if (MANIFEST_EXTENSIONS.some((e) => entry.endsWith(e))) out.push(full);
   }
   return out;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Parses one file's text into manifests; `List` kinds are unwrapped into their items. */
