@@ -8,12 +8,13 @@
 import type { LabelSelector } from '../api/k8s.js';
 import { PROTOCOLS } from '../api/k8s.js';
 import type { Peer, PortSpec, TenantIsolation } from '../api/types.js';
+import { DNS_LABEL_PATTERN, LIMITS, MAX_EXPOSURE_NAME_LENGTH } from '../api/schema.js';
 import { cidrContains, parseCidr } from '../core/cidr.js';
 import { selectorProblems } from '../core/labels.js';
 import type { DeepReadonly } from '../api/k8s.js';
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const PORT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_LABEL = new RegExp(DNS_LABEL_PATTERN);
+const isDnsLabel = (s: string): boolean => DNS_LABEL.test(s) && s.length <= LIMITS.nameLength;
 
 function checkSelector(sel: DeepReadonly<LabelSelector> | undefined, where: string, out: string[]): void {
   if (sel === undefined) return;
@@ -27,7 +28,7 @@ function checkPorts(ports: readonly DeepReadonly<PortSpec>[] | undefined, where:
     if (typeof p.port === 'number') {
       if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) out.push(`${at}.port: ${p.port} is not in 1-65535`);
     } else if (typeof p.port === 'string') {
-      if (p.port.length > 15 || !PORT_NAME.test(p.port) || !/[a-z]/.test(p.port) || p.port.includes('--')) out.push(`${at}.port: ${JSON.stringify(p.port)} is not a valid port name`);
+      if (p.port.length > LIMITS.portNameLength || !DNS_LABEL.test(p.port) || !/[a-z]/.test(p.port) || p.port.includes('--')) out.push(`${at}.port: ${JSON.stringify(p.port)} is not a valid port name`);
     }
     if (p.endPort !== undefined) {
       if (typeof p.port !== 'number') out.push(`${at}.endPort: needs a numeric port`);
@@ -43,7 +44,7 @@ function checkPeer(peer: DeepReadonly<Peer>, where: string, out: string[]): void
   checkSelector(peer.podSelector, `${where}.podSelector`, out);
   if (peer.namespaces !== undefined) {
     if (peer.namespaces.length === 0) out.push(`${where}.namespaces: must name at least one namespace`);
-    for (const n of peer.namespaces) if (!DNS_LABEL.test(n) || n.length > 63) out.push(`${where}.namespaces: ${JSON.stringify(n)} is not a valid namespace name`);
+    for (const n of peer.namespaces) if (!isDnsLabel(n)) out.push(`${where}.namespaces: ${JSON.stringify(n)} is not a valid namespace name`);
   }
   if (peer.cidr !== undefined) {
     if (peer.podSelector !== undefined) out.push(`${where}.podSelector: not allowed with cidr`);
@@ -64,7 +65,7 @@ function checkPeer(peer: DeepReadonly<Peer>, where: string, out: string[]): void
 export function compileProblems(ti: DeepReadonly<TenantIsolation>): string[] {
   const out: string[] = [];
   const spec = ti.spec ?? {};
-  if (!DNS_LABEL.test(ti.metadata.name) || ti.metadata.name.length > 63) out.push(`metadata.name: ${JSON.stringify(ti.metadata.name)} must be a DNS label of at most 63 characters`);
+  if (!isDnsLabel(ti.metadata.name)) out.push(`metadata.name: ${JSON.stringify(ti.metadata.name)} must be a DNS label of at most 63 characters`);
   if (spec.mode !== undefined && spec.mode !== 'Enforce' && spec.mode !== 'Audit') out.push(`spec.mode: unknown mode ${JSON.stringify(spec.mode)}`);
   checkSelector(spec.namespaceSelector, 'spec.namespaceSelector', out);
   for (const [i, p] of (spec.ingress?.from ?? []).entries()) checkPeer(p, `spec.ingress.from[${i}]`, out);
@@ -72,7 +73,7 @@ export function compileProblems(ti: DeepReadonly<TenantIsolation>): string[] {
   const seen = new Set<string>();
   for (const [i, e] of (spec.exposures ?? []).entries()) {
     const at = `spec.exposures[${i}]`;
-    if (!DNS_LABEL.test(e.name) || e.name.length > 56) out.push(`${at}.name: ${JSON.stringify(e.name)} is not usable in the label key netfence.dev/expose-<name>`);
+    if (!DNS_LABEL.test(e.name) || e.name.length > MAX_EXPOSURE_NAME_LENGTH) out.push(`${at}.name: ${JSON.stringify(e.name)} is not usable in the label key netfence.dev/expose-<name>`);
     if (seen.has(e.name)) out.push(`${at}.name: duplicate exposure ${JSON.stringify(e.name)}`);
     seen.add(e.name);
     if ((e.from ?? []).length === 0) out.push(`${at}.from: must list at least one peer`);
