@@ -79,4 +79,6 @@ export const REASON = {
   policyPruned: 'PolicyPruned',
   driftCorrected: 'DriftCorrected',
   applyFailed: 'ApplyFailed',
+  progressing: 'Progressing',
+  compileWarning: 'CompileWarning',
 } as const;

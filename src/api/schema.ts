@@ -87,6 +87,8 @@ export interface CustomResourceDefinition {
  * 10M allowed per rule: doubling exposures, exposurePeers or except would exceed it.
  */
 export const LIMITS = {
+  /** Planned changes an Audit status lists (the count has the total). */
+  plannedChanges: 200,
   /** Namespaces named in spec.namespaces. Not iterated by any rule, so generous. */
   tenantNamespaces: 1000,
   /** Peers in spec.ingress.from or spec.egress.to. */
@@ -401,9 +403,11 @@ function statusSchema(): JSONSchemaProps {
       memberNamespaces: names('Namespaces that belong to this tenant alone.'),
       conflictingNamespaces: names('Namespaces this tenant claims together with another tenant: they keep only deny policies.'),
       policyCount: { type: 'integer', format: 'int32', minimum: 0, description: 'NetworkPolicies maintained (Enforce) or planned (Audit).' },
+      plannedChangeCount: { type: 'integer', format: 'int32', minimum: 0, description: 'In Audit mode: how many changes Enforce would make in all.' },
       plannedChanges: {
         type: 'array',
-        description: 'In Audit mode: what Enforce would create, update and delete.',
+        description: `In Audit mode: what Enforce would create, update and delete (the first ${LIMITS.plannedChanges}).`,
+        maxItems: LIMITS.plannedChanges,
         'x-kubernetes-list-type': 'atomic',
         items: {
           type: 'object',

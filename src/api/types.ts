@@ -78,6 +78,8 @@ export interface TenantIsolationStatus {
   conflictingNamespaces?: string[];
   policyCount?: number;
   plannedChanges?: PlannedChange[];
+  /** How many changes Audit plans in all; `plannedChanges` lists the first LIMITS.plannedChanges. */
+  plannedChangeCount?: number;
 }
 
 export interface TenantIsolation {

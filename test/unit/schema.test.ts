@@ -57,6 +57,7 @@ const status = {
   conflictingNamespaces: ['shared'],
   policyCount: 12,
   plannedChanges: [plannedChange],
+  plannedChangeCount: 1,
 } satisfies TenantIsolationStatus;
 const everyField = { apiVersion: API_VERSION, kind: KIND, metadata: { name: 'team-a' }, spec, status } satisfies TenantIsolation;
 

@@ -1,0 +1,208 @@
+/**
+ * The one door to the API server: JSON requests and watch streams over HTTPS, with the
+ * credentials and TLS settings of a client-node KubeConfig (kubeconfig file or in-cluster).
+ *
+ * Guarantees: every failure is an `ApiError` with the HTTP status (0 when the server was not
+ * reached) and whether retrying can help; the request and response bodies are plain JSON.
+ * Leaves out: retries and backoff (the callers' queue and watchers own them), typed objects
+ * (callers cast what they asked for), protobuf.
+ *
+ * Why not the generated client: the operator must list and watch Pods as
+ * PartialObjectMetadata (an Accept header the generated API cannot send), send Events with
+ * six fractional digits, and delete with preconditions, all through one small surface that
+ * tests can replace.
+ */
+import { HttpMethod, RequestContext, type KubeConfig } from '@kubernetes/client-node';
+import { fetch, type Dispatcher } from 'undici';
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type Query = Readonly<Record<string, string | number | boolean | undefined>>;
+
+export interface KubeRequest {
+  method: Method;
+  /** Absolute API path, e.g. `/api/v1/namespaces`. */
+  path: string;
+  query?: Query;
+  body?: unknown;
+  /** Default `application/json`; server-side apply wants `application/apply-patch+yaml`. */
+  contentType?: string;
+  /** Default `application/json`. */
+  accept?: string;
+  signal?: AbortSignal;
+  /** Whole-request timeout; default 30 s. */
+  timeoutMs?: number;
+}
+
+export type WatchRequest = Omit<KubeRequest, 'method' | 'body' | 'contentType' | 'timeoutMs'>;
+
+export interface WatchEvent<T = unknown> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: T;
+}
+
+export interface KubeClient {
+  request<T = unknown>(req: KubeRequest): Promise<T>;
+  /**
+   * Opens a watch (the caller sets `watch=true`, `resourceVersion`, ...). The iterable yields
+   * each event and ends when the server closes the stream; it throws an `ApiError` when the
+   * request fails or the connection breaks. Aborting `signal` ends it quietly.
+   */
+  watch<T = unknown>(req: WatchRequest): AsyncIterable<WatchEvent<T>>;
+}
+
+/** HTTP statuses that may succeed when tried again later. 0: the server was not reached. */
+const RETRYABLE = new Set([0, 408, 409, 429, 500, 502, 503, 504]);
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    /** HTTP status; 0 when no response came (connection refused, reset, timeout). */
+    readonly status: number,
+    /** `Status.reason` from the server (`Conflict`, `Expired`, `NotFound`, ...), when it sent one. */
+    readonly reason: string | undefined,
+    message: string,
+    /** What was asked, for logs: `PATCH /apis/...`. */
+    readonly request: string,
+  ) {
+    super(message);
+  }
+
+  get retryable(): boolean {
+    return RETRYABLE.has(this.status);
+  }
+}
+
+export function isApiError(error: unknown, status?: number): error is ApiError {
+  return error instanceof ApiError && (status === undefined || error.status === status);
+}
+
+/** Any thrown value as an ApiError: network failures and timeouts become status 0. */
+export function toApiError(error: unknown, request: string): ApiError {
+  if (error instanceof ApiError) return error;
+  const cause = error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
+  return new ApiError(0, undefined, `${request}: ${cause}`, request);
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+export function kubeClient(config: KubeConfig): KubeClient {
+  const cluster = config.getCurrentCluster();
+  if (!cluster) throw new Error('the kubeconfig has no current cluster');
+  const server = cluster.server.replace(/\/+$/, '');
+
+  const prepare = async (method: Method, path: string, query: Query | undefined) => {
+    const url = new URL(server + path);
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    const ctx = new RequestContext(url.toString(), HttpMethod[method]);
+    await config.applySecurityAuthentication(ctx);
+    return { url: ctx.getUrl(), headers: ctx.getHeaders(), dispatcher: ctx.getDispatcher() as Dispatcher | undefined };
+  };
+
+  const failure = async (response: Awaited<ReturnType<typeof fetch>>, label: string): Promise<ApiError> => {
+    const text = await response.text().catch(() => '');
+    let reason: string | undefined;
+    let message = text.trim() || response.statusText;
+    try {
+      const status = JSON.parse(text) as { reason?: string; message?: string };
+      reason = status.reason;
+      if (status.message) message = status.message;
+    } catch {
+      // not a Status object: keep the text
+    }
+    return new ApiError(response.status, reason, `${label}: ${response.status} ${message}`, label);
+  };
+
+  return {
+    async request<T>(req: KubeRequest): Promise<T> {
+      const label = `${req.method} ${req.path}`;
+      const timeout = AbortSignal.timeout(req.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+      const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
+      try {
+        const { url, headers, dispatcher } = await prepare(req.method, req.path, req.query);
+        headers['Accept'] = req.accept ?? 'application/json';
+        let body: string | undefined;
+        if (req.body !== undefined) {
+          headers['Content-Type'] = req.contentType ?? 'application/json';
+          body = JSON.stringify(req.body);
+        }
+        const response = await fetch(url, { method: req.method, headers, body, dispatcher, signal });
+        if (!response.ok) throw await failure(response, label);
+        const text = await response.text();
+        return (text ? JSON.parse(text) : undefined) as T;
+      } catch (error) {
+        throw toApiError(error, label);
+      }
+    },
+
+    async *watch<T>(req: WatchRequest): AsyncIterable<WatchEvent<T>> {
+      const label = `WATCH ${req.path}`;
+      let response: Awaited<ReturnType<typeof fetch>>;
+      try {
+        const { url, headers, dispatcher } = await prepare('GET', req.path, req.query);
+        headers['Accept'] = req.accept ?? 'application/json';
+        response = await fetch(url, { method: 'GET', headers, dispatcher, signal: req.signal });
+        if (!response.ok) throw await failure(response, label);
+      } catch (error) {
+        if (req.signal?.aborted) return;
+        throw toApiError(error, label);
+      }
+      if (!response.body) return;
+      const decoder = new TextDecoder();
+      let buffered = '';
+      try {
+        for await (const chunk of response.body) {
+          buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+          let newline: number;
+          while ((newline = buffered.indexOf('\n')) >= 0) {
+            const line = buffered.slice(0, newline).trim();
+            buffered = buffered.slice(newline + 1);
+            if (line) yield JSON.parse(line) as WatchEvent<T>;
+          }
+        }
+      } catch (error) {
+        if (req.signal?.aborted) return;
+        throw toApiError(error, label);
+      }
+    },
+  };
+}
+
+/** API paths of the objects netfence reads and writes. */
+export interface ResourceRef {
+  /** '' for the core group. */
+  group: string;
+  version: string;
+  plural: string;
+  namespaced: boolean;
+}
+
+export const RESOURCES = {
+  namespaces: { group: '', version: 'v1', plural: 'namespaces', namespaced: false },
+  pods: { group: '', version: 'v1', plural: 'pods', namespaced: true },
+  events: { group: '', version: 'v1', plural: 'events', namespaced: true },
+  networkPolicies: { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', namespaced: true },
+  tenantIsolations: { group: 'netfence.dev', version: 'v1alpha1', plural: 'tenantisolations', namespaced: false },
+  leases: { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', namespaced: true },
+} as const satisfies Record<string, ResourceRef>;
+
+/**
+ * `/api/v1/namespaces/ns/pods/name/status` and the like. Without `namespace`, a namespaced
+ * resource's path covers every namespace (for list and watch).
+ */
+export function resourcePath(ref: ResourceRef, options: { namespace?: string; name?: string; subresource?: string } = {}): string {
+  const base = ref.group === '' ? `/api/${ref.version}` : `/apis/${ref.group}/${ref.version}`;
+  const ns = ref.namespaced && options.namespace ? `/namespaces/${encodeURIComponent(options.namespace)}` : '';
+  const name = options.name ? `/${encodeURIComponent(options.name)}` : '';
+  const sub = options.name && options.subresource ? `/${options.subresource}` : '';
+  return `${base}${ns}/${ref.plural}${name}${sub}`;
+}
+
+/** Accept header that makes a list return a PartialObjectMetadataList: metadata only. */
+export const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+/**
+ * Accept header that makes a watch send PartialObjectMetadata objects. (A watch asked with the
+ * List form above ends at its first event without a word.)
+ */
+export const METADATA_WATCH_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';

@@ -1,0 +1,185 @@
+/**
+ * The reconcilers' writers on a real API server: NetworkPolicies (create, server-side apply,
+ * replace, delete with preconditions), TenantIsolation status (server-side apply on the
+ * status subresource) and Events (core/v1, batched).
+ *
+ * Every call is one request through `KubeClient`; failures surface as `ApiError`s for the
+ * queue to retry. `onWrite` counts requests by verb for the metrics.
+ */
+import { API_VERSION, CONFLICT_ANNOTATION, FIELD_MANAGER, KIND, MANAGED_BY_VALUE } from '../api/constants.js';
+import type { TenantIsolationStatus } from '../api/types.js';
+import { isApiError, RESOURCES, resourcePath, type KubeClient } from '../kube/client.js';
+import type { Logger } from './log.js';
+import { tenantOwners } from './policies.js';
+import { involvedObject, type Policy, type PolicyWriter, type Recorder, type StatusWriter, type TenantRef } from './reconcile.js';
+
+export type WriteVerb = 'create' | 'apply' | 'replace' | 'delete' | 'status' | 'event';
+
+const APPLY = 'application/apply-patch+yaml';
+
+export function kubePolicyWriter(client: KubeClient, onWrite: (verb: WriteVerb) => void = () => undefined): PolicyWriter {
+  const path = (namespace: string, name?: string) => resourcePath(RESOURCES.networkPolicies, { namespace, ...(name ? { name } : {}) });
+  const body = (p: Policy) => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: p.metadata, spec: p.spec });
+  return {
+    async create(policy) {
+      onWrite('create');
+      return client.request<Policy>({ method: 'POST', path: path(policy.metadata.namespace), query: { fieldManager: FIELD_MANAGER }, body: body(policy) });
+    },
+    async apply(policy) {
+      onWrite('apply');
+      return client.request<Policy>({
+        method: 'PATCH',
+        path: path(policy.metadata.namespace, policy.metadata.name),
+        query: { fieldManager: FIELD_MANAGER, force: true },
+        contentType: APPLY,
+        body: body(policy),
+      });
+    },
+    async replace(policy, live) {
+      onWrite('replace');
+      // Keep what others hang on the object (labels, annotations, non-tenant owners); reset the rest.
+      const annotations: Record<string, string> = { ...live.metadata.annotations, ...policy.metadata.annotations };
+      if (policy.metadata.annotations?.[CONFLICT_ANNOTATION] === undefined) delete annotations[CONFLICT_ANNOTATION];
+      const foreignOwners = (live.metadata.ownerReferences ?? []).filter((ref) => !tenantOwners(live).includes(ref));
+      const metadata = {
+        name: policy.metadata.name,
+        namespace: policy.metadata.namespace,
+        resourceVersion: live.metadata.resourceVersion,
+        labels: { ...live.metadata.labels, ...policy.metadata.labels },
+        annotations,
+        ownerReferences: [...foreignOwners, ...(policy.metadata.ownerReferences ?? [])],
+      };
+      return client.request<Policy>({
+        method: 'PUT',
+        path: path(policy.metadata.namespace, policy.metadata.name),
+        query: { fieldManager: FIELD_MANAGER },
+        body: { ...body(policy), metadata },
+      });
+    },
+    async remove(live) {
+      onWrite('delete');
+      try {
+        await client.request({
+          method: 'DELETE',
+          path: path(live.metadata.namespace, live.metadata.name),
+          body: {
+            apiVersion: 'v1',
+            kind: 'DeleteOptions',
+            preconditions: { uid: live.metadata.uid, resourceVersion: live.metadata.resourceVersion },
+          },
+        });
+      } catch (error) {
+        if (!isApiError(error, 404)) throw error;
+      }
+    },
+    async get(namespace, name) {
+      try {
+        return await client.request<Policy>({ method: 'GET', path: path(namespace, name) });
+      } catch (error) {
+        if (isApiError(error, 404)) return undefined;
+        throw error;
+      }
+    },
+  };
+}
+
+export function kubeStatusWriter(client: KubeClient, onWrite: (verb: WriteVerb) => void = () => undefined): StatusWriter {
+  return {
+    async applyStatus(name: string, status: TenantIsolationStatus) {
+      onWrite('status');
+      await client.request({
+        method: 'PATCH',
+        path: resourcePath(RESOURCES.tenantIsolations, { name, subresource: 'status' }),
+        query: { fieldManager: FIELD_MANAGER, force: true },
+        contentType: APPLY,
+        body: { apiVersion: API_VERSION, kind: KIND, metadata: { name }, status },
+      });
+    },
+  };
+}
+
+export interface EventRecorderOptions {
+  client: KubeClient;
+  log: Logger;
+  /** Namespace the Events of cluster-scoped TenantIsolations go to (as kubectl and client-go do). */
+  namespace?: string;
+  /** Name of this replica, in `reportingInstance`. */
+  instance: string;
+  /** Events of the same tenant, type and reason within this window become one Event. Default 1000. */
+  flushIntervalMs?: number;
+  onWrite?: (verb: WriteVerb) => void;
+}
+
+const MAX_MESSAGE = 1024;
+
+/**
+ * Batches Events: messages for the same tenant, type and reason within one window are joined
+ * into one Event with a count, so onboarding a thousand namespaces writes a few Events per
+ * tenant, not thousands. An Event that cannot be written is logged and dropped.
+ */
+export class EventRecorder implements Recorder {
+  private readonly pending = new Map<string, { ref: TenantRef; type: 'Normal' | 'Warning'; reason: string; messages: string[]; first: Date }>();
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight = new Set<Promise<void>>();
+  private seq = 0;
+
+  constructor(private readonly options: EventRecorderOptions) {}
+
+  event(tenants: readonly TenantRef[], type: 'Normal' | 'Warning', reason: string, message: string): void {
+    for (const ref of tenants) {
+      const key = `${ref.uid}/${type}/${reason}`;
+      const entry = this.pending.get(key);
+      if (entry) entry.messages.push(message);
+      else this.pending.set(key, { ref, type, reason, messages: [message], first: new Date() });
+    }
+    this.timer ??= setTimeout(() => void this.flush(), this.options.flushIntervalMs ?? 1000);
+  }
+
+  /** Writes what is pending now; resolves when every write so far has finished. */
+  async flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = [...this.pending.values()];
+    this.pending.clear();
+    for (const entry of batch) {
+      const write = this.write(entry).finally(() => this.inFlight.delete(write));
+      this.inFlight.add(write);
+    }
+    await Promise.all([...this.inFlight]);
+  }
+
+  private async write(entry: { ref: TenantRef; type: 'Normal' | 'Warning'; reason: string; messages: string[]; first: Date }): Promise<void> {
+    const { client, log } = this.options;
+    const namespace = this.options.namespace ?? 'default';
+    const shown = entry.messages.slice(0, 5).join('; ');
+    const more = entry.messages.length > 5 ? ` (and ${entry.messages.length - 5} more)` : '';
+    let message = shown + more;
+    if (message.length > MAX_MESSAGE) message = `${message.slice(0, MAX_MESSAGE - 1)}…`;
+    const stamp = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');
+    const event = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: `${entry.ref.name}.${Date.now().toString(16)}${(this.seq++).toString(16)}`, namespace },
+      involvedObject: involvedObject(entry.ref),
+      type: entry.type,
+      reason: entry.reason,
+      message,
+      count: entry.messages.length,
+      firstTimestamp: stamp(entry.first),
+      lastTimestamp: stamp(new Date()),
+      source: { component: MANAGED_BY_VALUE },
+      reportingComponent: MANAGED_BY_VALUE,
+      reportingInstance: this.options.instance,
+    };
+    this.options.onWrite?.('event');
+    try {
+      await client.request({ method: 'POST', path: resourcePath(RESOURCES.events, { namespace }), body: event });
+    } catch (error) {
+      log.warn('could not write Event', { tenant: entry.ref.name, reason: entry.reason, error: (error as Error).message });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+  }
+}

@@ -1,0 +1,302 @@
+/**
+ * The two reconcilers. Each gets a key, rereads the plan and the caches, and makes the
+ * cluster say what the plan says; neither knows which event brought the key.
+ *
+ * - `reconcileNamespace(ns)`: the NetworkPolicies netfence maintains in one namespace.
+ *   Creates what is missing (allows before the deny, so DNS and same-tenant traffic never
+ *   see a deny without its allows), corrects what differs, then prunes what no plan wants.
+ *   Guarantees P5: it changes or deletes only policies with the managed-by label and a
+ *   TenantIsolation owner, creates with a create call (a same-named policy of someone else
+ *   stays untouched), and deletes with preconditions on uid and resourceVersion, so a policy
+ *   changed since it was read is not deleted.
+ * - `reconcileTenant(name)`: the TenantIsolation's status (observedGeneration, conditions,
+ *   members, counts, the Audit plan) and the Events about conflicts, invalid specs and plans.
+ *   An unchanged status is not written.
+ */
+import {
+  CONDITION,
+  KIND,
+  API_VERSION,
+  POLICY_NAMES,
+  REASON,
+} from '../api/constants.js';
+import type { DeepReadonly, NetworkPolicy } from '../api/k8s.js';
+import { LIMITS } from '../api/schema.js';
+import type { Condition, PlannedChange, TenantIsolation, TenantIsolationStatus } from '../api/types.js';
+import { isApiError } from '../kube/client.js';
+import { canonicalJson, isNetfenceOwned, policyMatches, tenantOwners } from './policies.js';
+import type { Plan } from './planner.js';
+
+export type Policy = DeepReadonly<NetworkPolicy>;
+export type Tenant = DeepReadonly<TenantIsolation>;
+
+/** The tenant an Event is about. */
+export interface TenantRef {
+  name: string;
+  uid: string;
+}
+
+export interface PolicyReader {
+  /** Policies labelled managed-by netfence in the namespace, by name (own recent writes included). */
+  policiesIn(namespace: string): ReadonlyMap<string, Policy>;
+}
+
+export interface TenantReader {
+  tenant(name: string): Tenant | undefined;
+}
+
+/** Writes of NetworkPolicies; every call is one API request. */
+export interface PolicyWriter {
+  /** Creates; rejects with ApiError 409 when a policy of that name exists. */
+  create(policy: Policy): Promise<Policy>;
+  /** Server-side apply, field manager netfence, forcing conflicts. */
+  apply(policy: Policy): Promise<Policy>;
+  /** Replaces the whole object (PUT) at `live`'s resourceVersion: removes fields others added. */
+  replace(policy: Policy, live: Policy): Promise<Policy>;
+  /** Deletes with preconditions on uid and resourceVersion. A 404 is success. */
+  remove(live: Policy): Promise<void>;
+  get(namespace: string, name: string): Promise<Policy | undefined>;
+}
+
+export interface StatusWriter {
+  applyStatus(name: string, status: TenantIsolationStatus): Promise<void>;
+}
+
+export interface Recorder {
+  event(tenants: readonly TenantRef[], type: 'Normal' | 'Warning', reason: string, message: string): void;
+}
+
+/** What the reconcilers remember between runs (lost on restart, which costs at most a label on an Event). */
+export class ReconcileMemory {
+  /** `ns/name` -> digest of the policy last written there. */
+  readonly written = new Map<string, string>();
+  /** tenant -> last write failure message, until a write for it succeeds. */
+  readonly failures = new Map<string, string>();
+  /** tenant -> digest of the last problems reported by Event. */
+  readonly reported = new Map<string, string>();
+}
+
+export interface NamespaceOutcome {
+  created: string[];
+  updated: string[];
+  driftCorrected: string[];
+  pruned: string[];
+  /** Names netfence wants but a policy it does not own holds. */
+  blocked: string[];
+}
+
+export interface NamespaceContext {
+  plan: Plan;
+  policies: PolicyReader;
+  writer: PolicyWriter;
+  recorder: Recorder;
+  memory: ReconcileMemory;
+}
+
+const digestOf = (p: Policy): string => canonicalJson([p.metadata.labels, p.metadata.annotations, p.metadata.ownerReferences, p.spec]);
+
+const ownersOf = (p: Policy): TenantRef[] => tenantOwners(p).map((o) => ({ name: o.name, uid: o.uid }));
+
+/** Deny last when writing, first when pruning: see the module comment. */
+function writeOrder(a: Policy, b: Policy): number {
+  const deny = (p: Policy) => (p.metadata.name === POLICY_NAMES.defaultDeny ? 1 : 0);
+  return deny(a) - deny(b) || (a.metadata.name < b.metadata.name ? -1 : 1);
+}
+
+export async function reconcileNamespace(namespace: string, ctx: NamespaceContext): Promise<NamespaceOutcome> {
+  const { plan, policies, writer, recorder, memory } = ctx;
+  const desired = [...(plan.desired.get(namespace)?.values() ?? [])].sort(writeOrder);
+  const live = policies.policiesIn(namespace);
+  const outcome: NamespaceOutcome = { created: [], updated: [], driftCorrected: [], pruned: [], blocked: [] };
+
+  for (const want of desired) {
+    const key = `${namespace}/${want.metadata.name}`;
+    const digest = digestOf(want);
+    let current = live.get(want.metadata.name);
+    try {
+      if (current === undefined) {
+        try {
+          await writer.create(want);
+          memory.written.set(key, digest);
+          outcome.created.push(want.metadata.name);
+          continue;
+        } catch (error) {
+          if (!isApiError(error, 409)) throw error;
+          current = await writer.get(namespace, want.metadata.name);
+          if (current === undefined) throw error;
+        }
+      }
+      if (!isNetfenceOwned(current)) {
+        outcome.blocked.push(want.metadata.name);
+        continue;
+      }
+      if (policyMatches(current, want)) {
+        memory.written.set(key, digest);
+        continue;
+      }
+      const drift = memory.written.get(key) === digest;
+      let written = await writer.apply(want);
+      // Fields another manager added (a key in a selector, say) survive an apply: replace them.
+      if (!policyMatches(written, want)) written = await writer.replace(want, written);
+      if (!policyMatches(written, want)) throw new Error(`${key}: the API server keeps a spec that differs from netfence's after a replace`);
+      memory.written.set(key, digest);
+      (drift ? outcome.driftCorrected : outcome.updated).push(want.metadata.name);
+    } catch (error) {
+      for (const owner of ownersOf(want)) memory.failures.set(owner.name, `${key}: ${(error as Error).message}`);
+      report(namespace, outcome, recorder, desired);
+      throw error;
+    }
+  }
+
+  const wanted = plan.desired.get(namespace);
+  const stale = [...live.values()].filter((p) => !wanted?.has(p.metadata.name) && isNetfenceOwned(p)).sort(writeOrder).reverse();
+  for (const policy of stale) {
+    await writer.remove(policy);
+    memory.written.delete(`${namespace}/${policy.metadata.name}`);
+    outcome.pruned.push(policy.metadata.name);
+  }
+  for (const want of desired) for (const owner of ownersOf(want)) memory.failures.delete(owner.name);
+  report(namespace, outcome, recorder, desired, stale);
+  return outcome;
+}
+
+function report(namespace: string, outcome: NamespaceOutcome, recorder: Recorder, desired: readonly Policy[], pruned: readonly Policy[] = []): void {
+  const owners = (names: readonly string[], from: readonly Policy[]): TenantRef[] => {
+    const refs = new Map<string, TenantRef>();
+    for (const p of from) if (names.includes(p.metadata.name)) for (const o of ownersOf(p)) refs.set(o.uid, o);
+    return [...refs.values()];
+  };
+  const say = (names: string[], from: readonly Policy[], type: 'Normal' | 'Warning', reason: string, verb: string) => {
+    if (names.length > 0) recorder.event(owners(names, from), type, reason, `${verb} ${names.join(', ')} in namespace ${namespace}`);
+  };
+  say(outcome.created, desired, 'Normal', REASON.policyCreated, 'created');
+  say(outcome.updated, desired, 'Normal', REASON.policyUpdated, 'updated');
+  say(outcome.driftCorrected, desired, 'Warning', REASON.driftCorrected, 'restored edited or deleted');
+  say(outcome.pruned, pruned, 'Normal', REASON.policyPruned, 'pruned');
+  say(outcome.blocked, desired, 'Warning', REASON.applyFailed, 'left alone NetworkPolicies netfence does not own but needs the names of:');
+}
+
+// ---------------------------------------------------------------------------------------
+// Tenant status
+
+export interface TenantContext {
+  plan: Plan;
+  tenants: TenantReader;
+  policies: PolicyReader;
+  writer: StatusWriter;
+  recorder: Recorder;
+  memory: ReconcileMemory;
+  now: () => Date;
+}
+
+/** At most this many planned changes are listed in status; `plannedChangeCount` has the total. */
+export const MAX_PLANNED_CHANGES = LIMITS.plannedChanges;
+
+export interface TenantOutcome {
+  /** False when the status already said this. */
+  wrote: boolean;
+  status?: TenantIsolationStatus;
+}
+
+export async function reconcileTenant(name: string, ctx: TenantContext): Promise<TenantOutcome> {
+  const tenant = ctx.tenants.tenant(name);
+  const result = ctx.plan.tenants.get(name);
+  // Deleted, or newer than the plan: the next plan brings the key back.
+  if (!tenant || !result || ctx.plan.generations.get(name) !== tenant.metadata.generation) return { wrote: false };
+  const ref: TenantRef = { name, uid: tenant.metadata.uid ?? '' };
+
+  let inPlace = 0;
+  const planned: PlannedChange[] = [];
+  for (const want of result.policies) {
+    const live = ctx.policies.policiesIn(want.metadata.namespace).get(want.metadata.name);
+    if (live && policyMatches(live, want)) inPlace++;
+    else planned.push({ action: live ? 'update' : 'create', namespace: want.metadata.namespace, name: want.metadata.name });
+  }
+  if (result.mode === 'Audit') {
+    for (const ns of result.members) {
+      const wanted = new Set(result.policies.filter((p) => p.metadata.namespace === ns).map((p) => p.metadata.name));
+      for (const live of ctx.policies.policiesIn(ns).values()) {
+        if (!wanted.has(live.metadata.name) && isNetfenceOwned(live)) planned.push({ action: 'delete', namespace: ns, name: live.metadata.name });
+      }
+    }
+  }
+  const total = result.policies.length;
+  const generation = tenant.metadata.generation;
+  const failure = ctx.memory.failures.get(name);
+  const conflicts = result.conflicts.map((c) => `${c.namespace} (claimed by ${c.tenants.join(', ')})`);
+
+  const conditions: Omit<Condition, 'lastTransitionTime'>[] = [];
+  const cond = (type: string, ok: boolean, reason: string, message: string) =>
+    conditions.push({ type, status: ok ? 'True' : 'False', reason, message, ...(generation !== undefined ? { observedGeneration: generation } : {}) });
+
+  if (result.errors.length > 0) {
+    cond(CONDITION.ready, false, REASON.invalidSpec, `cannot compile; member namespaces keep only deny policies: ${result.errors.join('; ')}`);
+  } else if (conflicts.length > 0) {
+    cond(CONDITION.ready, false, REASON.namespaceConflict, `namespaces claimed by more than one tenant keep only deny policies: ${conflicts.join('; ')}`);
+  } else if (result.mode === 'Audit') {
+    cond(CONDITION.ready, true, REASON.audit, `Audit mode: no policy written; Enforce would make ${planned.length} changes`);
+  } else if (inPlace < total) {
+    cond(CONDITION.ready, false, failure ? REASON.applyFailed : REASON.progressing, `${inPlace} of ${total} policies in place${failure ? `; last failure: ${failure}` : ''}`);
+  } else {
+    cond(CONDITION.ready, true, REASON.reconciled, `${total} policies in place in ${result.members.length} namespaces`);
+  }
+  const degraded = result.errors.length > 0 || conflicts.length > 0 || failure !== undefined;
+  cond(
+    CONDITION.degraded,
+    degraded,
+    result.errors.length > 0 ? REASON.invalidSpec : conflicts.length > 0 ? REASON.namespaceConflict : failure ? REASON.applyFailed : REASON.reconciled,
+    result.errors.length > 0 ? result.errors.join('; ') : conflicts.length > 0 ? conflicts.join('; ') : (failure ?? 'no problems'),
+  );
+  cond(CONDITION.conflict, conflicts.length > 0, conflicts.length > 0 ? REASON.namespaceConflict : REASON.noConflict, conflicts.length > 0 ? conflicts.join('; ') : 'no namespace is claimed by another tenant');
+
+  const status: TenantIsolationStatus = {
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    conditions: withTransitionTimes(conditions, tenant.status?.conditions ?? [], ctx.now()),
+    memberNamespaces: [...result.members],
+    conflictingNamespaces: result.conflicts.map((c) => c.namespace),
+    policyCount: result.mode === 'Audit' ? total : inPlace,
+  };
+  if (result.mode === 'Audit') {
+    status.plannedChanges = planned.slice(0, MAX_PLANNED_CHANGES);
+    status.plannedChangeCount = planned.length;
+  }
+
+  reportProblems(ref, result.errors, conflicts, result.warnings, result.mode === 'Audit' ? planned : undefined, ctx);
+  if (tenant.status && canonicalJson(tenant.status) === canonicalJson(status)) return { wrote: false, status };
+  await ctx.writer.applyStatus(name, status);
+  return { wrote: true, status };
+}
+
+function withTransitionTimes(next: Omit<Condition, 'lastTransitionTime'>[], previous: readonly DeepReadonly<Condition>[], now: Date): Condition[] {
+  const stamp = now.toISOString().replace(/\.\d+Z$/, 'Z');
+  return next.map((c) => {
+    const before = previous.find((p) => p.type === c.type);
+    return { ...c, lastTransitionTime: before && before.status === c.status ? before.lastTransitionTime : stamp };
+  });
+}
+
+/** One Event per new set of problems (or new Audit plan), not one per reconcile. */
+function reportProblems(
+  ref: TenantRef,
+  errors: readonly string[],
+  conflicts: readonly string[],
+  warnings: readonly string[],
+  planned: readonly PlannedChange[] | undefined,
+  ctx: TenantContext,
+): void {
+  const digest = JSON.stringify([errors, conflicts, warnings, planned]);
+  if (ctx.memory.reported.get(ref.name) === digest) return;
+  ctx.memory.reported.set(ref.name, digest);
+  if (errors.length > 0) ctx.recorder.event([ref], 'Warning', REASON.invalidSpec, `member namespaces keep only deny policies: ${errors.join('; ')}`);
+  if (conflicts.length > 0) ctx.recorder.event([ref], 'Warning', REASON.namespaceConflict, `deny-only: ${conflicts.join('; ')}`);
+  for (const warning of warnings) ctx.recorder.event([ref], 'Warning', REASON.compileWarning, warning);
+  if (planned !== undefined) {
+    const count = (action: string) => planned.filter((c) => c.action === action).length;
+    ctx.recorder.event([ref], 'Normal', REASON.audit, `Enforce would create ${count('create')}, update ${count('update')} and delete ${count('delete')} NetworkPolicies`);
+  }
+}
+
+/** The object an Event names: a TenantIsolation. */
+export function involvedObject(ref: TenantRef): { apiVersion: string; kind: string; name: string; uid: string } {
+  return { apiVersion: API_VERSION, kind: KIND, name: ref.name, uid: ref.uid };
+}

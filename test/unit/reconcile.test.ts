@@ -1,0 +1,270 @@
+import { CONDITION, REASON } from '../../src/api/constants.js';
+import type { NetworkPolicy } from '../../src/api/k8s.js';
+import type { TenantIsolation, TenantIsolationSpec } from '../../src/api/types.js';
+import type { CompileInput } from '../../src/compiler/compile.js';
+import { defaultSettings } from '../../src/compiler/settings.js';
+import { deepFreeze } from '../../src/core/objects.js';
+import { Planner, type Plan } from '../../src/operator/planner.js';
+import { isNetfenceOwned, policyMatches } from '../../src/operator/policies.js';
+import { ReconcileMemory, reconcileNamespace, reconcileTenant, type TenantContext } from '../../src/operator/reconcile.js';
+import { memberNs, ns } from '../fixtures/builders.js';
+import { FakePolicyApi, FakeRecorder, FakeStatusWriter } from '../fixtures/fake-policy-api.js';
+
+function liveTenant(name: string, spec: TenantIsolationSpec = {}, generation = 1, status?: TenantIsolation['status']): TenantIsolation {
+  return deepFreeze({
+    apiVersion: 'netfence.dev/v1alpha1',
+    kind: 'TenantIsolation',
+    metadata: { name, uid: `uid-${name}`, generation },
+    spec,
+    ...(status ? { status } : {}),
+  });
+}
+
+function planOf(input: Omit<CompileInput, 'settings'>): Plan {
+  const planner = new Planner({ read: () => ({ ...input, settings: defaultSettings() }), onPlan: () => undefined });
+  const plan = planner.planNow();
+  if (!plan) throw new Error('no plan');
+  return plan;
+}
+
+function setup() {
+  return { api: new FakePolicyApi(), recorder: new FakeRecorder(), memory: new ReconcileMemory() };
+}
+
+const userPolicy = (namespace: string, name: string, labels: Record<string, string> = {}): NetworkPolicy => ({
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'NetworkPolicy',
+  metadata: { namespace, name, labels },
+  spec: { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: {} }] }] },
+});
+
+describe('reconcileNamespace', () => {
+  const plan = planOf({ tenants: [liveTenant('team-a')], namespaces: [memberNs('a1', 'team-a'), ns('other')] });
+
+  test('creates every desired policy in a new member namespace, allows before the deny, and writes nothing the second time', async () => {
+    const { api, recorder, memory } = setup();
+    const outcome = await reconcileNamespace('a1', { plan, policies: api, writer: api, recorder, memory });
+    const names = [...(plan.desired.get('a1')?.keys() ?? [])];
+    expect(names).toContain('netfence-default-deny');
+    expect(outcome.created.sort()).toEqual([...names].sort());
+    expect(api.writes.at(-1)).toBe('create a1/netfence-default-deny');
+    expect(recorder.reasons()).toEqual([REASON.policyCreated]);
+
+    api.writes.length = 0;
+    const again = await reconcileNamespace('a1', { plan, policies: api, writer: api, recorder, memory });
+    expect(api.writes).toEqual([]);
+    expect(again).toEqual({ created: [], updated: [], driftCorrected: [], pruned: [], blocked: [] });
+  });
+
+  test('restores a managed policy someone widened and reports it as drift', async () => {
+    const { api, recorder, memory } = setup();
+    await reconcileNamespace('a1', { plan, policies: api, writer: api, recorder, memory });
+    api.edit('a1', 'netfence-allow-same-tenant', (p) => p.spec.ingress?.push({ from: [{ namespaceSelector: {} }] }));
+    const outcome = await reconcileNamespace('a1', { plan, policies: api, writer: api, recorder, memory });
+    expect(outcome.driftCorrected).toEqual(['netfence-allow-same-tenant']);
+    expect(policyMatches(api.objects.get('a1/netfence-allow-same-tenant')!, plan.desired.get('a1')!.get('netfence-allow-same-tenant')!)).toBe(true);
+    expect(recorder.reasons()).toContain(REASON.driftCorrected);
+  });
+
+  test('replaces a policy when a field another manager added survives the apply (a key narrowing the deny)', async () => {
+    const { api, recorder, memory } = setup();
+    await reconcileNamespace('a1', { plan, policies: api, writer: api, recorder, memory });
+    api.stickyForeignFields = true;
+    api.edit('a1', 'netfence-default-deny', (p) => (p.spec.podSelector = { matchLabels: { only: 'these' } }));
+    await reconcileNamespace('a1', { plan, policies: api, writer: api, recorder, memory });
+    expect(api.writes.slice(-2)).toEqual(['apply a1/netfence-default-deny', 'replace a1/netfence-default-deny']);
+    expect(api.objects.get('a1/netfence-default-deny')!.spec.podSelector).toEqual({});
+  });
+
+  test('recreates a managed policy that was deleted', async () => {
+    const { api, recorder, memory } = setup();
+    await reconcileNamespace('a1', { plan, policies: api, writer: api, recorder, memory });
+    api.objects.delete('a1/netfence-allow-dns');
+    const outcome = await reconcileNamespace('a1', { plan, policies: api, writer: api, recorder, memory });
+    expect(outcome.created).toEqual(['netfence-allow-dns']);
+    expect(api.objects.has('a1/netfence-allow-dns')).toBe(true);
+  });
+
+  test('leaves alone a policy of someone else that holds a netfence name, and says so', async () => {
+    const { api, recorder, memory } = setup();
+    const theirs = api.seed(userPolicy('a1', 'netfence-allow-dns'));
+    const outcome = await reconcileNamespace('a1', { plan, policies: api, writer: api, recorder, memory });
+    expect(outcome.blocked).toEqual(['netfence-allow-dns']);
+    expect(api.objects.get('a1/netfence-allow-dns')).toEqual(theirs);
+    expect(recorder.events.find((e) => e.type === 'Warning')?.message).toMatch(/netfence-allow-dns/);
+  });
+
+  test('neither changes nor prunes a labelled policy without a TenantIsolation owner (P5)', async () => {
+    const { api, recorder, memory } = setup();
+    const labelled = api.seed(userPolicy('other', 'looks-managed', { 'app.kubernetes.io/managed-by': 'netfence' }));
+    expect(isNetfenceOwned(labelled)).toBe(false);
+    const outcome = await reconcileNamespace('other', { plan, policies: api, writer: api, recorder, memory });
+    expect(outcome.pruned).toEqual([]);
+    expect(api.objects.get('other/looks-managed')).toEqual(labelled);
+  });
+
+  test('prunes every managed policy of a namespace that left its tenant, the deny first, and keeps the user ones', async () => {
+    const { api, recorder, memory } = setup();
+    await reconcileNamespace('a1', { plan, policies: api, writer: api, recorder, memory });
+    api.seed(userPolicy('a1', 'mine'));
+    const after = planOf({ tenants: [liveTenant('team-a')], namespaces: [ns('a1')] });
+    api.writes.length = 0;
+    const outcome = await reconcileNamespace('a1', { plan: after, policies: api, writer: api, recorder, memory });
+    expect(outcome.pruned).toHaveLength(plan.desired.get('a1')!.size);
+    expect(api.writes[0]).toBe('delete a1/netfence-default-deny');
+    expect([...api.objects.keys()]).toEqual(['a1/mine']);
+    expect(recorder.reasons()).toContain(REASON.policyPruned);
+  });
+
+  test('does not delete a managed policy that changed after it was read, and fails so the key is retried', async () => {
+    const { api, recorder, memory } = setup();
+    await reconcileNamespace('a1', { plan, policies: api, writer: api, recorder, memory });
+    const after = planOf({ tenants: [liveTenant('team-a')], namespaces: [ns('a1')] });
+    const stale = api.policiesIn('a1');
+    api.edit('a1', 'netfence-default-deny', (p) => (p.metadata.labels = { ...p.metadata.labels, touched: 'yes' }));
+    const reader = { policiesIn: () => stale };
+    await expect(reconcileNamespace('a1', { plan: after, policies: reader, writer: api, recorder, memory })).rejects.toMatchObject({ status: 409 });
+    expect(api.objects.has('a1/netfence-default-deny')).toBe(true);
+  });
+
+  test('remembers a failed write for the tenant status and rethrows it', async () => {
+    const { api, recorder, memory } = setup();
+    api.failNext = 503;
+    await expect(reconcileNamespace('a1', { plan, policies: api, writer: api, recorder, memory })).rejects.toMatchObject({ status: 503, retryable: true });
+    expect(memory.failures.get('team-a')).toMatch(/503/);
+    await reconcileNamespace('a1', { plan, policies: api, writer: api, recorder, memory });
+    expect(memory.failures.has('team-a')).toBe(false);
+  });
+
+  test('keeps only the deny in a namespace two tenants claim, owned by both', async () => {
+    const { api, recorder, memory } = setup();
+    const both = planOf({
+      tenants: [liveTenant('team-a', { namespaces: ['shared'] }), liveTenant('team-b', { namespaces: ['shared'] })],
+      namespaces: [ns('shared')],
+    });
+    await reconcileNamespace('shared', { plan: both, policies: api, writer: api, recorder, memory });
+    expect([...api.objects.keys()]).toEqual(['shared/netfence-default-deny']);
+    const owners = api.objects.get('shared/netfence-default-deny')!.metadata.ownerReferences!.map((o) => o.name).sort();
+    expect(owners).toEqual(['team-a', 'team-b']);
+  });
+});
+
+describe('reconcileTenant', () => {
+  const now = () => new Date('2026-11-24T10:00:00.123Z');
+
+  function tenantContext(tenants: TenantIsolation[], namespaces: ReturnType<typeof ns>[], api: FakePolicyApi, memory = new ReconcileMemory()) {
+    const plan = planOf({ tenants, namespaces });
+    const writer = new FakeStatusWriter();
+    const recorder = new FakeRecorder();
+    const ctx: TenantContext = { plan, tenants: { tenant: (n) => tenants.find((t) => t.metadata.name === n) }, policies: api, writer, recorder, memory, now };
+    return { ctx, writer, recorder, plan };
+  }
+
+  test('reports Ready with the member namespaces and policy count once every policy is in place', async () => {
+    const api = new FakePolicyApi();
+    const t = liveTenant('team-a', {}, 3);
+    const { ctx, writer, plan } = tenantContext([t], [memberNs('a1', 'team-a'), memberNs('a2', 'team-a')], api);
+    const before = await reconcileTenant('team-a', ctx);
+    expect(before.status?.conditions?.find((c) => c.type === CONDITION.ready)).toMatchObject({ status: 'False', reason: REASON.progressing });
+    for (const n of ['a1', 'a2']) await reconcileNamespace(n, { plan, policies: api, writer: api, recorder: new FakeRecorder(), memory: new ReconcileMemory() });
+    const after = await reconcileTenant('team-a', ctx);
+    expect(after.status).toMatchObject({ observedGeneration: 3, memberNamespaces: ['a1', 'a2'], conflictingNamespaces: [], policyCount: plan.tenants.get('team-a')!.policies.length });
+    expect(after.status?.conditions?.map((c) => [c.type, c.status, c.reason])).toEqual([
+      ['Ready', 'True', REASON.reconciled],
+      ['Degraded', 'False', REASON.reconciled],
+      ['Conflict', 'False', REASON.noConflict],
+    ]);
+    expect(writer.count).toBe(2);
+  });
+
+  test('does not write a status that already says the same, and keeps transition times', async () => {
+    const api = new FakePolicyApi();
+    const first = tenantContext([liveTenant('team-a')], [memberNs('a1', 'team-a')], api);
+    const { status } = await reconcileTenant('team-a', first.ctx);
+    const later = () => new Date('2026-11-24T11:00:00Z');
+    const again = tenantContext([liveTenant('team-a', {}, 1, status)], [memberNs('a1', 'team-a')], api);
+    const outcome = await reconcileTenant('team-a', { ...again.ctx, now: later });
+    expect(outcome.wrote).toBe(false);
+    expect(again.writer.count).toBe(0);
+    expect(outcome.status?.conditions?.[0]?.lastTransitionTime).toBe('2026-11-24T10:00:00Z');
+  });
+
+  test('reports a namespace claimed by two tenants as a Conflict, not Ready, with one Warning Event', async () => {
+    const api = new FakePolicyApi();
+    const tenants = [liveTenant('team-a', { namespaces: ['shared', 'a1'] }), liveTenant('team-b', { namespaces: ['shared'] })];
+    const memory = new ReconcileMemory();
+    const { ctx, recorder } = tenantContext(tenants, [ns('shared'), ns('a1')], api, memory);
+    const { status } = await reconcileTenant('team-a', ctx);
+    const cond = (type: string) => status?.conditions?.find((c) => c.type === type);
+    expect(cond('Conflict')).toMatchObject({ status: 'True', reason: REASON.namespaceConflict });
+    expect(cond('Conflict')?.message).toContain('shared (claimed by team-a, team-b)');
+    expect(cond('Ready')?.status).toBe('False');
+    expect(cond('Degraded')?.status).toBe('True');
+    expect(status?.memberNamespaces).toEqual(['a1']);
+    expect(status?.conflictingNamespaces).toEqual(['shared']);
+    await reconcileTenant('team-a', ctx);
+    expect(recorder.events.filter((e) => e.reason === REASON.namespaceConflict)).toHaveLength(1);
+  });
+
+  test('reports an uncompilable tenant as InvalidSpec', async () => {
+    const api = new FakePolicyApi();
+    const bad = liveTenant('team-a', { namespaceSelector: { matchExpressions: [{ key: 'a', operator: 'Bogus' as 'In' }] } });
+    const { ctx, recorder } = tenantContext([bad], [ns('a1', { a: 'x' })], api);
+    const { status } = await reconcileTenant('team-a', ctx);
+    expect(status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: REASON.invalidSpec });
+    expect(recorder.events.map((e) => [e.type, e.reason])).toContainEqual(['Warning', REASON.invalidSpec]);
+  });
+
+  test('lists in Audit mode what Enforce would create, and the plan holds no policy to write', async () => {
+    const api = new FakePolicyApi();
+    const { ctx, recorder, plan } = tenantContext([liveTenant('team-a', { mode: 'Audit' })], [memberNs('a1', 'team-a')], api);
+    expect(plan.desired.get('a1')).toBeUndefined();
+    const { status } = await reconcileTenant('team-a', ctx);
+    const wouldBe = plan.tenants.get('team-a')!.policies.map((p) => p.metadata.name).sort();
+    expect(status?.plannedChanges?.map((c) => `${c.action} ${c.namespace}/${c.name}`).sort()).toEqual(wouldBe.map((n) => `create a1/${n}`));
+    expect(status?.plannedChangeCount).toBe(wouldBe.length);
+    expect(status?.conditions?.[0]).toMatchObject({ type: 'Ready', status: 'True', reason: REASON.audit });
+    expect(recorder.events.find((e) => e.reason === REASON.audit)?.message).toMatch(new RegExp(`create ${wouldBe.length},`));
+  });
+
+  test('writes nothing for a tenant newer than the plan', async () => {
+    const api = new FakePolicyApi();
+    const { ctx, writer } = tenantContext([liveTenant('team-a', {}, 1)], [memberNs('a1', 'team-a')], api);
+    const newer = liveTenant('team-a', { mode: 'Audit' }, 2);
+    const outcome = await reconcileTenant('team-a', { ...ctx, tenants: { tenant: () => newer } });
+    expect(outcome.wrote).toBe(false);
+    expect(writer.count).toBe(0);
+  });
+});
+
+describe('policyMatches', () => {
+  const plan = planOf({ tenants: [liveTenant('team-a', { ingress: { from: [{ namespaces: ['x'], ports: [{ port: 80 }] }] } })], namespaces: [memberNs('a1', 'team-a'), ns('x')] });
+  const desired = plan.desired.get('a1')!.get('netfence-allow-ingress')!;
+  const clone = () => structuredClone(desired) as NetworkPolicy;
+
+  test('treats what the API server defaults or drops as equal', () => {
+    const live = clone();
+    delete live.spec.ingress![0]!.ports![0]!.protocol;
+    live.metadata.labels = { ...live.metadata.labels, 'argocd.argoproj.io/instance': 'x' };
+    live.metadata.resourceVersion = '7';
+    expect(policyMatches(live, desired)).toBe(true);
+  });
+
+  test('sees an added empty namespaceSelector, which opens the rule to every namespace', () => {
+    const live = clone();
+    live.spec.ingress![0]!.from![0]!.namespaceSelector = {};
+    expect(policyMatches(live, desired)).toBe(false);
+  });
+
+  test('sees a removed managed-by label, a changed owner and an added conflict annotation', () => {
+    const unlabelled = clone();
+    unlabelled.metadata.labels = {};
+    expect(policyMatches(unlabelled, desired)).toBe(false);
+    const reowned = clone();
+    reowned.metadata.ownerReferences = [{ ...reowned.metadata.ownerReferences![0]!, uid: 'someone-else' }];
+    expect(policyMatches(reowned, desired)).toBe(false);
+    const annotated = clone();
+    annotated.metadata.annotations = { 'netfence.dev/conflicting-tenants': 'a,b' };
+    expect(policyMatches(annotated, desired)).toBe(false);
+  });
+});
