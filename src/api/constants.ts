@@ -82,3 +82,6 @@ export const REASON = {
   progressing: 'Progressing',
   compileWarning: 'CompileWarning',
 } as const;
+
+/** The Lease replicas of the operator elect their leader on, in the operator's namespace. */
+export const DEFAULT_LEASE_NAME = 'netfence-leader';

@@ -1,0 +1,85 @@
+/**
+ * The operator's Prometheus metrics, on a registry of their own (never prom-client's global
+ * one, so tests and several operators in one process do not collide).
+ *
+ * Guarantees: every netfence metric is named `netfence_*` and has help text; the registry
+ * also carries prom-client's default process and Node.js metrics (unprefixed, as dashboards
+ * expect them). Label values are typed here; the caller sets them.
+ * Leaves out: serving them (http.ts) and deciding when to update them (the controller).
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export type ReconcileKind = 'namespace' | 'tenant';
+export type ReconcileResult = 'success' | 'requeue' | 'retry' | 'terminal';
+export type ApiWriteVerb = 'create' | 'apply' | 'replace' | 'delete' | 'status' | 'event';
+
+/** Seconds; from a cache-only no-op to a slow API server. */
+const RECONCILE_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+export interface Metrics {
+  registry: Registry;
+  reconcileDuration: Histogram<'kind' | 'result'>;
+  queueDepth: Gauge;
+  apiWrites: Counter<'verb'>;
+  driftCorrections: Counter;
+  reconcileErrors: Counter<'kind'>;
+  watchRestarts: Counter<'resource' | 'reason'>;
+  tenants: Gauge;
+  memberNamespaces: Gauge;
+  managedPolicies: Gauge;
+  leader: Gauge;
+  /** Typed shorthands for the labelled metrics. */
+  observeReconcile(kind: ReconcileKind, result: ReconcileResult, seconds: number): void;
+  countWrite(verb: ApiWriteVerb): void;
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  const registers = [registry];
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+
+  const reconcileDuration = new Histogram<'kind' | 'result'>({
+    name: 'netfence_reconcile_duration_seconds',
+    help: 'Time one reconcile took, by kind of key (namespace, tenant) and result (success, requeue, retry, terminal).',
+    labelNames: ['kind', 'result'],
+    buckets: RECONCILE_BUCKETS,
+    registers,
+  });
+  const apiWrites = new Counter<'verb'>({
+    name: 'netfence_api_writes_total',
+    help: 'Write requests sent to the API server, by verb (create, apply, replace, delete, status, event).',
+    labelNames: ['verb'],
+    registers,
+  });
+  const reconcileErrors = new Counter<'kind'>({
+    name: 'netfence_reconcile_errors_total',
+    help: 'Reconciles that failed, retryable or terminal, by kind of key.',
+    labelNames: ['kind'],
+    registers,
+  });
+
+  return {
+    registry,
+    reconcileDuration,
+    queueDepth: new Gauge({ name: 'netfence_queue_depth', help: 'Keys waiting in the work queue.', registers }),
+    apiWrites,
+    driftCorrections: new Counter({
+      name: 'netfence_drift_corrections_total',
+      help: 'Managed NetworkPolicies restored after someone edited or deleted them.',
+      registers,
+    }),
+    reconcileErrors,
+    watchRestarts: new Counter<'resource' | 'reason'>({
+      name: 'netfence_watch_restarts_total',
+      help: 'Watches restarted, by resource and reason (expired, error, idle, closed).',
+      labelNames: ['resource', 'reason'],
+      registers,
+    }),
+    tenants: new Gauge({ name: 'netfence_tenants', help: 'TenantIsolation resources known to the operator.', registers }),
+    memberNamespaces: new Gauge({ name: 'netfence_member_namespaces', help: 'Namespaces that belong to a tenant.', registers }),
+    managedPolicies: new Gauge({ name: 'netfence_managed_policies', help: 'NetworkPolicies the operator maintains.', registers }),
+    leader: new Gauge({ name: 'netfence_leader', help: '1 while this replica holds the leader lease, else 0.', registers }),
+    observeReconcile: (kind, result, seconds) => reconcileDuration.observe({ kind, result }, seconds),
+    countWrite: (verb) => apiWrites.inc({ verb }),
+  };
+}
