@@ -4,16 +4,19 @@ import { InputError } from '../io/manifests.js';
 import { UsageError } from './args.js';
 import { EXIT, type CliIO } from './common.js';
 import { render, RENDER_HELP } from './render.js';
+import { run, RUN_HELP } from './run.js';
 
 const USAGE = `Usage: netfence COMMAND [flags]
 
 Commands:
+  run       the operator: keep the NetworkPolicies of every tenant namespace on a live cluster
   render    print the NetworkPolicies netfence maintains for the given manifests (offline)
 
 Run \`netfence COMMAND --help\` for a command's flags.
 Exit codes: 0 fine, 1 a violation found, 2 bad usage or bad input.`;
 
 const COMMANDS: Record<string, { run: (argv: readonly string[], io: CliIO) => number | Promise<number>; help: string }> = {
+  run: { run, help: RUN_HELP },
   render: { run: render, help: RENDER_HELP },
 };
 

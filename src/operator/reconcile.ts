@@ -117,8 +117,9 @@ export async function reconcileNamespace(namespace: string, ctx: NamespaceContex
       if (current === undefined) {
         try {
           await writer.create(want);
+          // Written before with this content and now missing: someone deleted it.
+          (memory.written.get(key) === digest ? outcome.driftCorrected : outcome.created).push(want.metadata.name);
           memory.written.set(key, digest);
-          outcome.created.push(want.metadata.name);
           continue;
         } catch (error) {
           if (!isApiError(error, 409)) throw error;

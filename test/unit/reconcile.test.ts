@@ -81,7 +81,8 @@ describe('reconcileNamespace', () => {
     await reconcileNamespace('a1', { plan, policies: api, writer: api, recorder, memory });
     api.objects.delete('a1/netfence-allow-dns');
     const outcome = await reconcileNamespace('a1', { plan, policies: api, writer: api, recorder, memory });
-    expect(outcome.created).toEqual(['netfence-allow-dns']);
+    expect(outcome.driftCorrected).toEqual(['netfence-allow-dns']);
+    expect(outcome.created).toEqual([]);
     expect(api.objects.has('a1/netfence-allow-dns')).toBe(true);
   });
 

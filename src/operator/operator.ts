@@ -1,0 +1,384 @@
+/**
+ * The operator: four supervised caches, the planner, one work queue and the two reconcilers.
+ *
+ * - Caches: TenantIsolations, Namespaces and Pods (metadata only, trimmed to name and
+ *   labels: the operator never holds a Pod spec), and NetworkPolicies labelled managed-by
+ *   netfence (to see drift). They run on every replica, so a standby takes over warm.
+ * - Event handlers only map objects to work: a change that can alter the plan (a tenant's
+ *   generation, a namespace's labels, a pod's expose labels) marks the planner dirty; a
+ *   change to a managed policy queues its namespace and owners. The planner queues what a
+ *   new plan changed. A periodic resync queues everything; unchanged objects cost no write.
+ * - `lead(signal)` runs the queue until `signal` aborts, then lets in-flight reconciles
+ *   finish. Only the leader runs it.
+ *
+ * Guarantees: nothing is written before every cache has listed once, so a half-read world
+ * never prunes anything; a failed read keeps the caches as they were.
+ */
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, EXPOSE_LABEL_PREFIX } from '../api/constants.js';
+import type { DeepReadonly, Namespace, NetworkPolicy } from '../api/k8s.js';
+import type { TenantIsolation } from '../api/types.js';
+import type { PodLabels } from '../compiler/compile.js';
+import type { CompilerSettings } from '../compiler/settings.js';
+import { RESOURCES, type KubeClient } from '../kube/client.js';
+import { createInformer, type Change, type Informer, type InformerOptions } from './informer.js';
+import { EventRecorder, kubePolicyWriter, kubeStatusWriter, type WriteVerb } from './kube-writer.js';
+import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
+import { Planner, type Plan } from './planner.js';
+import { tenantOwners } from './policies.js';
+import { ReconcileMemory, reconcileNamespace, reconcileTenant, type Policy, type PolicyReader, type PolicyWriter, type StatusWriter } from './reconcile.js';
+import { WorkQueue, requeueAfter } from './queue.js';
+
+export interface OperatorOptions {
+  client: KubeClient;
+  settings: CompilerSettings;
+  log: Logger;
+  metrics: Metrics;
+  /** Reconciles at once. Default 4. */
+  concurrency?: number;
+  /** Every key is reconciled at least this often. Default 10 minutes. */
+  resyncPeriodMs?: number;
+  /** This replica's name (Events, logs). */
+  identity: string;
+  /** Where Events about TenantIsolations go. Default `default`. */
+  eventNamespace?: string;
+  /** Watch tuning, for tests that provoke timeouts and restarts. */
+  informer?: Pick<InformerOptions<unknown>, 'watchTimeoutSeconds' | 'idleTimeoutMs' | 'backoff'>;
+  /** Per-key retry backoff floor and cap; defaults as the queue's. */
+  retry?: { baseDelayMs?: number; maxDelayMs?: number };
+  eventFlushIntervalMs?: number;
+}
+
+type Meta = { metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string; generation?: number; labels?: Record<string, string>; deletionTimestamp?: string } };
+type NamespaceMeta = DeepReadonly<Namespace & Meta>;
+type PodMeta = DeepReadonly<Meta & { metadata: { namespace: string } }>;
+type Tenant = DeepReadonly<TenantIsolation>;
+
+const NAMESPACE_KEY = 'namespace:';
+const TENANT_KEY = 'tenant:';
+
+/** Keeps name, namespace, uid, resourceVersion, labels (and deletionTimestamp): all the operator reads of Pods and Namespaces. */
+function trimMeta(raw: unknown): Meta {
+  const m = (raw as { metadata: Meta['metadata'] & { deletionTimestamp?: string } }).metadata;
+  const metadata: Meta['metadata'] = { name: m.name };
+  if (m.namespace !== undefined) metadata.namespace = m.namespace;
+  if (m.uid !== undefined) metadata.uid = m.uid;
+  if (m.resourceVersion !== undefined) metadata.resourceVersion = m.resourceVersion;
+  if (m.labels !== undefined) metadata.labels = m.labels;
+  if (m.deletionTimestamp !== undefined) metadata.deletionTimestamp = m.deletionTimestamp;
+  return { metadata };
+}
+
+function dropManagedFields<T>(raw: unknown): T {
+  const o = raw as { metadata?: { managedFields?: unknown } };
+  if (o.metadata) delete o.metadata.managedFields;
+  return o as T;
+}
+
+const hasExposeLabel = (labels: Readonly<Record<string, string>> | undefined): boolean =>
+  labels !== undefined && Object.keys(labels).some((k) => k.startsWith(EXPOSE_LABEL_PREFIX));
+
+const sameLabels = (a: Readonly<Record<string, string>> | undefined, b: Readonly<Record<string, string>> | undefined): boolean => {
+  const ka = Object.keys(a ?? {});
+  if (ka.length !== Object.keys(b ?? {}).length) return false;
+  return ka.every((k) => a?.[k] === b?.[k]);
+};
+
+export class Operator {
+  readonly tenants: Informer<Tenant>;
+  readonly namespaces: Informer<NamespaceMeta>;
+  readonly pods: Informer<PodMeta>;
+  readonly policies: Informer<DeepReadonly<NetworkPolicy>>;
+  readonly planner: Planner;
+  private readonly memory = new ReconcileMemory();
+  private readonly recorder: EventRecorder;
+  private readonly policyIndex = new Map<string, Map<string, Policy>>();
+  /** Own writes the policy cache has not shown yet: `ns/name` -> the object written, or null when deleted. */
+  private readonly overlay = new Map<string, Policy | null>();
+  private readonly policyWriter: PolicyWriter;
+  private readonly statusWriter: StatusWriter;
+  private queue: WorkQueue<string> | undefined;
+  private subscriptions: { unsubscribe(): void }[] = [];
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private gaugeTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: OperatorOptions) {
+    const { client, log, metrics } = options;
+    const onWrite = (verb: WriteVerb) => metrics.apiWrites.inc({ verb });
+    const common = (resource: string) => ({
+      client,
+      log: log.child({ resource }),
+      ...options.informer,
+      onEvent: (e: { type: string; reason?: string }) => {
+        if ((e.type === 'relist' && e.reason !== 'start') || e.type === 'watch-restart') metrics.watchRestarts.inc({ resource, reason: e.reason ?? e.type });
+      },
+    });
+    this.tenants = createInformer<Tenant>({ ...common('tenantisolations'), resource: RESOURCES.tenantIsolations, transform: dropManagedFields });
+    this.namespaces = createInformer<NamespaceMeta>({ ...common('namespaces'), resource: RESOURCES.namespaces, metadataOnly: true, transform: (raw) => trimMeta(raw) as NamespaceMeta });
+    this.pods = createInformer<PodMeta>({ ...common('pods'), resource: RESOURCES.pods, metadataOnly: true, transform: (raw) => trimMeta(raw) as PodMeta });
+    this.policies = createInformer<DeepReadonly<NetworkPolicy>>({
+      ...common('networkpolicies'),
+      resource: RESOURCES.networkPolicies,
+      labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
+      transform: dropManagedFields,
+    });
+
+    this.recorder = new EventRecorder({
+      client,
+      log,
+      instance: options.identity,
+      ...(options.eventNamespace ? { namespace: options.eventNamespace } : {}),
+      ...(options.eventFlushIntervalMs !== undefined ? { flushIntervalMs: options.eventFlushIntervalMs } : {}),
+      onWrite,
+    });
+    this.policyWriter = this.trackWrites(kubePolicyWriter(client, onWrite));
+    this.statusWriter = kubeStatusWriter(client, onWrite);
+    this.planner = new Planner({
+      read: () => ({
+        tenants: this.tenants.list(),
+        namespaces: this.namespaces.list(),
+        pods: this.exposedPods(),
+        settings: options.settings,
+      }),
+      onPlan: (plan, changes) => this.onPlan(plan, changes),
+      onError: (error) => log.error('compile failed', { error: String(error) }),
+    });
+  }
+
+  /** Starts the caches (every replica). */
+  start(): void {
+    this.subscriptions.push(
+      this.tenants.changes.subscribe((c) => this.onTenant(c)),
+      this.namespaces.changes.subscribe((c) => this.onNamespace(c)),
+      this.pods.changes.subscribe((c) => this.onPod(c)),
+      this.policies.changes.subscribe((c) => this.onPolicy(c)),
+    );
+    for (const informer of this.informers()) informer.start();
+    this.gaugeTimer = setInterval(() => this.updateGauges(), 5_000);
+    this.gaugeTimer.unref();
+  }
+
+  get synced(): boolean {
+    return this.informers().every((i) => i.synced);
+  }
+
+  async waitForSync(signal?: AbortSignal): Promise<void> {
+    await Promise.all(this.informers().map((i) => i.waitForSync(signal)));
+  }
+
+  /** Keys waiting in the queue (0 when not leading). */
+  get queueDepth(): number {
+    return this.queue?.depth ?? 0;
+  }
+
+  /**
+   * Reconciles until `signal` aborts, then waits for the reconciles in flight. Call after
+   * `start`; waits for the caches first.
+   */
+  async lead(signal: AbortSignal): Promise<void> {
+    const { log, metrics } = this.options;
+    await this.waitForSync(signal);
+    if (signal.aborted) return;
+    log.info('caches synced; reconciling', {
+      tenants: this.tenants.list().length,
+      namespaces: this.namespaces.list().length,
+      pods: this.pods.list().length,
+      policies: this.policies.list().length,
+    });
+    const queue = new WorkQueue<string>((key) => this.reconcile(key), {
+      concurrency: this.options.concurrency ?? 4,
+      ...this.options.retry,
+      onResult: (key: string, outcome: string, durationMs: number, error?: unknown) => {
+        const kind = key.startsWith(NAMESPACE_KEY) ? 'namespace' : 'tenant';
+        metrics.reconcileDuration.observe({ kind, result: outcome }, durationMs / 1000);
+        metrics.queueDepth.set(queue.depth);
+        if (error !== undefined) {
+          metrics.reconcileErrors.inc({ kind });
+          log.warn('reconcile failed', { key, outcome, error: (error as Error).message });
+        }
+      },
+    });
+    this.queue = queue;
+    queue.start();
+    this.planner.planNow();
+    const resync = this.options.resyncPeriodMs ?? 600_000;
+    this.resyncTimer = setInterval(() => this.enqueueEverything(), resync);
+    this.resyncTimer.unref();
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    clearInterval(this.resyncTimer);
+    this.planner.stop();
+    await queue.shutDown();
+    await this.recorder.flush();
+    this.queue = undefined;
+    log.info('stopped reconciling');
+  }
+
+  /** Stops the caches; call after `lead` has returned. */
+  async stop(): Promise<void> {
+    for (const s of this.subscriptions) s.unsubscribe();
+    this.subscriptions = [];
+    if (this.gaugeTimer) clearInterval(this.gaugeTimer);
+    this.planner.stop();
+    await Promise.all(this.informers().map((i) => i.stop()));
+    await this.recorder.close();
+  }
+
+  /** Queues every namespace that has or should have managed policies, and every tenant. */
+  enqueueEverything(): void {
+    const queue = this.queue;
+    if (!queue) return;
+    const namespaces = new Set<string>([...(this.planner.current?.desired.keys() ?? []), ...this.policyIndex.keys()]);
+    for (const ns of namespaces) queue.add(NAMESPACE_KEY + ns);
+    for (const t of this.tenants.list()) queue.add(TENANT_KEY + t.metadata.name);
+  }
+
+  private informers(): Informer<unknown>[] {
+    return [this.tenants, this.namespaces, this.pods, this.policies] as Informer<unknown>[];
+  }
+
+  private exposedPods(): PodLabels[] {
+    const out: PodLabels[] = [];
+    for (const p of this.pods.list()) {
+      if (hasExposeLabel(p.metadata.labels)) out.push({ namespace: p.metadata.namespace, name: p.metadata.name, labels: p.metadata.labels ?? {} });
+    }
+    return out;
+  }
+
+  private onPlan(plan: Plan, changes: { namespaces: string[]; tenants: string[] }): void {
+    this.options.log.debug('planned', { seq: plan.seq, ms: Math.round(plan.durationMs), namespaces: changes.namespaces.length, tenants: changes.tenants.length });
+    const queue = this.queue;
+    if (!queue) return;
+    for (const ns of changes.namespaces) queue.add(NAMESPACE_KEY + ns);
+    for (const t of changes.tenants) queue.add(TENANT_KEY + t);
+    if (plan.seq === 1) this.enqueueEverything();
+    this.updateGauges();
+  }
+
+  private onTenant(change: Change<Tenant>): void {
+    // Status writes do not change the generation: they cannot change the plan.
+    if (change.type === 'upsert' && change.old && change.old.metadata.generation === change.object.metadata.generation) return;
+    if (change.type === 'resync') {
+      this.queue?.add(TENANT_KEY + change.object.metadata.name);
+      return;
+    }
+    this.planner.markDirty();
+  }
+
+  private onNamespace(change: Change<NamespaceMeta>): void {
+    if (change.type === 'resync') return;
+    if (change.type === 'upsert' && change.old && sameLabels(change.old.metadata.labels, change.object.metadata.labels)) {
+      // A namespace that starts terminating needs no new plan, but its writes stop.
+      return;
+    }
+    this.planner.markDirty();
+  }
+
+  private onPod(change: Change<PodMeta>): void {
+    if (change.type === 'resync') return;
+    const before = change.type === 'upsert' ? change.old?.metadata.labels : undefined;
+    const after = change.object.metadata.labels;
+    // Only exposure labels feed the plan (as diagnostics).
+    if (!hasExposeLabel(after) && !hasExposeLabel(before)) return;
+    if (change.type === 'upsert' && change.old && sameLabels(before, after)) return;
+    this.planner.markDirty();
+  }
+
+  private onPolicy(change: Change<DeepReadonly<NetworkPolicy>>): void {
+    const p = change.object;
+    const ns = p.metadata.namespace;
+    const key = `${ns}/${p.metadata.name}`;
+    if (change.type !== 'resync') {
+      this.overlay.delete(key);
+      let byName = this.policyIndex.get(ns);
+      if (change.type === 'delete') {
+        byName?.delete(p.metadata.name);
+        if (byName?.size === 0) this.policyIndex.delete(ns);
+      } else {
+        if (!byName) this.policyIndex.set(ns, (byName = new Map()));
+        byName.set(p.metadata.name, p);
+      }
+    }
+    const queue = this.queue;
+    if (!queue) return;
+    queue.add(NAMESPACE_KEY + ns);
+    for (const owner of tenantOwners(p)) queue.add(TENANT_KEY + owner.name);
+  }
+
+  /** The policy cache with this replica's own recent writes laid over it. */
+  private readonly reader: PolicyReader = {
+    policiesIn: (namespace) => {
+      const cached = this.policyIndex.get(namespace);
+      const prefix = `${namespace}/`;
+      let merged: Map<string, Policy> | undefined;
+      for (const [key, written] of this.overlay) {
+        if (!key.startsWith(prefix)) continue;
+        merged ??= new Map(cached);
+        const name = key.slice(prefix.length);
+        if (written === null) merged.delete(name);
+        else merged.set(name, written);
+      }
+      return merged ?? cached ?? new Map();
+    },
+  };
+
+  private trackWrites(writer: PolicyWriter): PolicyWriter {
+    const remember = (p: Policy) => {
+      this.overlay.set(`${p.metadata.namespace}/${p.metadata.name}`, p);
+      return p;
+    };
+    return {
+      create: async (p) => remember(await writer.create(p)),
+      apply: async (p) => remember(await writer.apply(p)),
+      replace: async (p, live) => remember(await writer.replace(p, live)),
+      remove: async (live) => {
+        await writer.remove(live);
+        this.overlay.set(`${live.metadata.namespace}/${live.metadata.name}`, null);
+      },
+      get: (ns, name) => writer.get(ns, name),
+    };
+  }
+
+  private async reconcile(key: string) {
+    const plan = this.planner.current;
+    if (!plan) return requeueAfter(100);
+    const { log, metrics } = this.options;
+    if (key.startsWith(NAMESPACE_KEY)) {
+      const namespace = key.slice(NAMESPACE_KEY.length);
+      const ns = this.namespaces.get(namespace);
+      // Gone or terminating: its policies go with it; writing there would be refused.
+      if (!ns || ns.metadata.deletionTimestamp) return;
+      const outcome = await reconcileNamespace(namespace, { plan, policies: this.reader, writer: this.policyWriter, recorder: this.recorder, memory: this.memory });
+      if (outcome.driftCorrected.length > 0) metrics.driftCorrections.inc(outcome.driftCorrected.length);
+      const changed = outcome.created.length + outcome.updated.length + outcome.driftCorrected.length + outcome.pruned.length;
+      if (changed > 0 || outcome.blocked.length > 0) log.info('reconciled namespace', { namespace, ...outcome });
+      return;
+    }
+    const name = key.slice(TENANT_KEY.length);
+    const outcome = await reconcileTenant(name, {
+      plan,
+      tenants: { tenant: (n) => this.tenants.get(n) },
+      policies: this.reader,
+      writer: this.statusWriter,
+      recorder: this.recorder,
+      memory: this.memory,
+      now: () => new Date(),
+    });
+    if (outcome.wrote) {
+      const ready = outcome.status?.conditions?.find((c) => c.type === 'Ready');
+      log.info('status updated', { tenant: name, ready: ready?.status, reason: ready?.reason });
+    }
+    return;
+  }
+
+  private updateGauges(): void {
+    const { metrics } = this.options;
+    const plan = this.planner.current;
+    metrics.tenants.set(this.tenants.list().length);
+    metrics.memberNamespaces.set(plan ? plan.result.tenants.reduce((n, t) => n + t.members.length, 0) : 0);
+    metrics.managedPolicies.set(this.policies.list().length);
+    metrics.queueDepth.set(this.queue?.depth ?? 0);
+  }
+}
