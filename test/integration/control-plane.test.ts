@@ -255,7 +255,7 @@ describeWithControlPlane('the integration control plane', () => {
       }
     });
 
-    test('may do what config/rbac grants: read the world, apply and delete NetworkPolicies, write status, Events and its Lease', async () => {
+    test('may do what config/rbac grants: read the world, apply and delete NetworkPolicies, write status, core Events and its Lease', async () => {
       const op = world.operator;
       await op.makeApiClient(CoreV1Api).listNamespace();
       await op.makeApiClient(CoreV1Api).listPodForAllNamespaces();
@@ -304,22 +304,6 @@ describeWithControlPlane('the integration control plane', () => {
           lastTimestamp: now,
         },
       });
-      // Created untyped: client-node 2.0.1 serializes eventTime (a MicroTime) with milliseconds,
-      // which the API server refuses; it wants six fractional digits.
-      await KubernetesObjectApi.makeApiClient(op).create({
-        apiVersion: 'events.k8s.io/v1',
-        kind: 'Event',
-        metadata: { generateName: 'netfence-', namespace: workNamespace },
-        eventTime: now.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z'),
-        reportingController: 'netfence.dev/operator',
-        reportingInstance: 'netfence-test',
-        action: 'Apply',
-        reason: 'PolicyCreated',
-        regarding: { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', namespace: workNamespace, name: policy.metadata.name },
-        note: 'events.k8s.io/v1 event from the operator identity',
-        type: 'Normal',
-      } as KubernetesObject);
-
       const leases = op.makeApiClient(CoordinationV1Api);
       const lease = await leases.createNamespacedLease({ namespace: operatorNamespace, body: { metadata: { name: uniqueName('netfence-leader') }, spec: { holderIdentity: 'test' } } });
       const leaseName = lease.metadata?.name ?? '';
@@ -329,6 +313,25 @@ describeWithControlPlane('the integration control plane', () => {
 
     // Every call is made by the operator identity and must come back 403 Forbidden.
     const refusals: { what: string; call: (op: KubeConfig, ctx: { operatorNamespace: string; workNamespace: string }) => Promise<unknown> }[] = [
+      {
+        // Created untyped: client-node 2.0.1 serializes eventTime (a MicroTime) with milliseconds,
+        // which the API server refuses; it wants six fractional digits. The operator writes core/v1 Events only.
+        what: 'creating an events.k8s.io/v1 Event',
+        call: (op, c) =>
+          KubernetesObjectApi.makeApiClient(op).create({
+            apiVersion: 'events.k8s.io/v1',
+            kind: 'Event',
+            metadata: { generateName: 'netfence-', namespace: c.workNamespace },
+            eventTime: new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z'),
+            reportingController: 'netfence.dev/operator',
+            reportingInstance: 'netfence-test',
+            action: 'Apply',
+            reason: 'PolicyCreated',
+            regarding: { apiVersion: 'v1', kind: 'Namespace', name: c.workNamespace },
+            note: 'events.k8s.io/v1 event from the operator identity',
+            type: 'Normal',
+          } as KubernetesObject),
+      },
       { what: 'reading Secrets in its own namespace', call: (op, c) => op.makeApiClient(CoreV1Api).listNamespacedSecret({ namespace: c.operatorNamespace }) },
       { what: 'listing Secrets cluster-wide', call: (op) => op.makeApiClient(CoreV1Api).listSecretForAllNamespaces() },
       { what: 'reading ConfigMaps', call: (op, c) => op.makeApiClient(CoreV1Api).listNamespacedConfigMap({ namespace: c.workNamespace }) },
