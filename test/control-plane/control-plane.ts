@@ -79,12 +79,25 @@ export interface ControlPlane {
   readonly operatorKubeconfig: string;
   /** Milliseconds from the call to `start` until /readyz answered. */
   readonly startupMs: number;
+  /**
+   * Ends kube-apiserver alone (SIGTERM to its group, SIGKILL after 5 s) and drops it from
+   * state.json; etcd and everything it stores stay. Clients then get connection refused.
+   * Does nothing when it is already stopped.
+   */
+  stopApiserver(): Promise<void>;
+  /**
+   * Starts kube-apiserver again on the same port, with the same certificates, tokens and
+   * etcd, and resolves once /readyz answers 200: kubeconfigs and `server` stay valid.
+   * Does nothing when it already runs; fails after `stop`.
+   */
+  startApiserver(): Promise<void>;
   stop(): Promise<void>;
 }
 
 const ETCD_READY_TIMEOUT_MS = 30_000;
 const DEFAULT_START_TIMEOUT_MS = 90_000;
 const PORT_ATTEMPTS = 3;
+const APISERVER = 'kube-apiserver';
 
 export async function startControlPlane(options: StartOptions): Promise<ControlPlane> {
   const started = Date.now();
@@ -113,6 +126,7 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
     writeState(state);
   }
 
+  let credentials: CredentialPaths | undefined;
   try {
     const paths = writeCredentials(dir, operator);
     state.caFile = paths.caFile;
@@ -121,6 +135,7 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
     writeState(state);
     const server = await startApiserver(options.binaries.kubeApiserver, dir, state, etcd, paths, deadline);
     state.server = server;
+    credentials = paths;
 
     record('admin.kubeconfig', 'operator.kubeconfig');
     const kubeconfig = (user: string, token: string) => kubeconfigYaml(server, paths.caPem, user, token);
@@ -144,14 +159,44 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
   const startupMs = Date.now() - started;
   log(`kube-apiserver ready at ${state.server} after ${(startupMs / 1000).toFixed(1)}s (${options.binaries.origin})`);
   let stopped: Promise<void> | undefined;
+  // One stop or start of kube-apiserver at a time, and none once `stop` began.
+  let restarts: Promise<void> = Promise.resolve();
+  const serialized = (step: () => Promise<void>): Promise<void> => {
+    const next = restarts.then(() => {
+      if (stopped) throw new Error('the control plane was stopped');
+      return step();
+    });
+    restarts = next.catch(() => undefined);
+    return next;
+  };
+  const apiserverRecord = (): ProcessRecord | undefined => state.processes.find((p) => p.name === APISERVER);
+  const server = state.server ?? '';
+  const paths = credentials as CredentialPaths;
+  const etcd = state.etcd ?? '';
   return {
     state,
-    server: state.server ?? '',
+    server,
     adminKubeconfig: join(dir, 'admin.kubeconfig'),
     operatorKubeconfig: join(dir, 'operator.kubeconfig'),
     startupMs,
+    stopApiserver: () =>
+      serialized(async () => {
+        const record = apiserverRecord();
+        if (!record) return;
+        await terminate([record]);
+        state.processes = state.processes.filter((p) => p !== record);
+        writeState(state);
+      }),
+    startApiserver: () =>
+      serialized(async () => {
+        if (apiserverRecord()) return;
+        const port = Number(new URL(server).port);
+        const restartDeadline = Date.now() + (options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
+        await startApiserver(options.binaries.kubeApiserver, dir, state, etcd, paths, restartDeadline, port);
+        log(`kube-apiserver ready again at ${server}`);
+      }),
     stop: () => {
-      stopped ??= stopFromState(dir).then(() => detachHandlers());
+      stopped ??= restarts.then(() => stopFromState(dir)).then(() => detachHandlers());
       return stopped;
     },
   };
@@ -304,9 +349,10 @@ async function startApiserver(
   etcd: string,
   paths: CredentialPaths,
   deadline: number,
+  samePort?: number,
 ): Promise<string> {
   for (let attempt = 1; ; attempt++) {
-    const [port] = await freePorts(1);
+    const port = samePort ?? (await freePorts(1))[0];
     const server = `https://127.0.0.1:${port}`;
     const args = [
       `--etcd-servers=${etcd}`,
@@ -328,12 +374,16 @@ async function startApiserver(
       '--allow-privileged=true',
       '--profiling=false',
     ];
-    const proc = launch('kube-apiserver', exe, args, dir, state);
+    const proc = launch(APISERVER, exe, args, dir, state);
     const outcome = await waitFor(() => probeReadyz(server, paths), proc, deadline);
     if (outcome === 'ready') return server;
     await retire(state, proc);
-    const logTail = tail(join(dir, 'logs', 'kube-apiserver.log'));
-    if (outcome === 'exited' && /address already in use/.test(logTail) && attempt < PORT_ATTEMPTS) continue;
+    const logTail = tail(join(dir, 'logs', `${APISERVER}.log`));
+    if (outcome === 'exited' && /address already in use/.test(logTail) && attempt < PORT_ATTEMPTS) {
+      // A fixed port may still be held for a moment by whatever just let it go.
+      if (samePort !== undefined) await new Promise((r) => setTimeout(r, 500));
+      continue;
+    }
     throw new Error(`kube-apiserver did not become ready (${outcome}); last lines of its log:\n${logTail}`);
   }
 }
