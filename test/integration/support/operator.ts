@@ -16,7 +16,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 export const OPERATOR_NAMESPACE = 'netfence-system';
 
 /** CRD established, operator namespace and config/rbac applied, grants visible to the authorizer. */
-export async function installForOperator(world: Cluster): Promise<void> {
+export async function installForOperator(world: Pick<Cluster, 'admin' | 'operator'>): Promise<void> {
   for (const object of readKustomization('crds')) await apply(world.admin, object);
   await apply(world.admin, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: OPERATOR_NAMESPACE } });
   for (const object of readKustomization('config/rbac')) await apply(world.admin, object);
