@@ -1,5 +1,6 @@
 # netfence image (minimal; hardening comes with the release work: distroless, read-only root).
-# Build: docker build -t netfence .   Run: docker run --rm -v "$PWD/examples:/in:ro" netfence render -f /in
+# Build: docker build -t netfence .   Render: docker run --rm -v "$PWD/examples:/in:ro" netfence render -f /in
+# The default command is the operator (`netfence run`): in a cluster it uses its ServiceAccount.
 FROM node:24-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
@@ -17,4 +18,4 @@ COPY --from=build /src/dist/src dist/src
 COPY bin bin
 USER 65532:65532
 ENTRYPOINT ["node", "/app/bin/netfence.js"]
-CMD ["--help"]
+CMD ["run"]
