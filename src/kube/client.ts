@@ -90,6 +90,13 @@ export function kubeClient(config: KubeConfig): KubeClient {
   if (!cluster) throw new Error('the kubeconfig has no current cluster');
   const server = cluster.server.replace(/\/+$/, '');
 
+  // client-node builds a new undici Agent for every request it authenticates, so each
+  // request would open its own TLS connection (measured: 8 ms per GET instead of 2.6 ms, and
+  // hundreds of MB of connections held open). Keep the first one: the TLS settings of a
+  // kubeconfig do not change while it is loaded; the credentials in headers are refreshed
+  // per request.
+  let dispatcher: Dispatcher | undefined;
+  let dispatcherSet = false;
   const prepare = async (method: Method, path: string, query: Query | undefined) => {
     const url = new URL(server + path);
     for (const [key, value] of Object.entries(query ?? {})) {
@@ -97,7 +104,14 @@ export function kubeClient(config: KubeConfig): KubeClient {
     }
     const ctx = new RequestContext(url.toString(), HttpMethod[method]);
     await config.applySecurityAuthentication(ctx);
-    return { url: ctx.getUrl(), headers: ctx.getHeaders(), dispatcher: ctx.getDispatcher() as Dispatcher | undefined };
+    if (!dispatcherSet) {
+      dispatcher = ctx.getDispatcher() as Dispatcher | undefined;
+      dispatcherSet = true;
+    } else {
+      const fresh = ctx.getDispatcher() as Dispatcher | undefined;
+      if (fresh !== dispatcher) void fresh?.close();
+    }
+    return { url: ctx.getUrl(), headers: ctx.getHeaders(), dispatcher };
   };
 
   const failure = async (response: Awaited<ReturnType<typeof fetch>>, label: string): Promise<ApiError> => {
