@@ -36,7 +36,6 @@ export const RUN_FLAGS: FlagSpec[] = [
   { name: 'renew-deadline', value: true },
   { name: 'retry-period', value: true },
   { name: 'identity', value: true },
-  { name: 'event-namespace', value: true },
   { name: 'help', short: 'h', value: false },
 ];
 
@@ -58,7 +57,6 @@ Operations:
   --health-port N            /healthz and /readyz (default 8081)
   --concurrency N            reconciles at once (default 4)
   --resync-period DURATION   reconcile everything at least this often (default 10m)
-  --event-namespace NS       namespace of the Events about TenantIsolations (default default)
 
 Leader election (one replica reconciles, the others wait with warm caches):
   --leader-elect BOOL        default true
@@ -86,7 +84,6 @@ export interface RunSettings {
   renewDeadlineMs: number;
   retryPeriodMs: number;
   identity: string;
-  eventNamespace: string;
 }
 
 /** Flags first, then NETFENCE_* variables: the environment fills flags that were not given. */
@@ -144,7 +141,6 @@ export function runSettings(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     renewDeadlineMs: parseDuration('renew-deadline', one('renew-deadline') ?? '10s'),
     retryPeriodMs: parseDuration('retry-period', one('retry-period') ?? '2s'),
     identity: one('identity') ?? env['POD_NAME'] ?? `${hostname()}-${process.pid}`,
-    eventNamespace: one('event-namespace') ?? 'default',
   };
   if (!(settings.retryPeriodMs < settings.renewDeadlineMs && settings.renewDeadlineMs < settings.leaseDurationMs)) {
     throw new UsageError('leader election needs --retry-period < --renew-deadline < --lease-duration');
@@ -183,7 +179,6 @@ export async function startOperator(settings: RunSettings, options: { kubeConfig
     concurrency: settings.concurrency,
     resyncPeriodMs: settings.resyncPeriodMs,
     identity: settings.identity,
-    eventNamespace: settings.eventNamespace,
   });
   let stopping = false;
   let leading = false;

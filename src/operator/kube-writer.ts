@@ -25,14 +25,16 @@ export function kubePolicyWriter(client: KubeClient, onWrite: (verb: WriteVerb) 
       onWrite('create');
       return client.request<Policy>({ method: 'POST', path: path(policy.metadata.namespace), query: { fieldManager: FIELD_MANAGER }, body: body(policy) });
     },
-    async apply(policy) {
+    async apply(policy, live) {
       onWrite('apply');
+      const applied = body(policy);
+      if (live?.metadata.uid) applied.metadata = { ...applied.metadata, uid: live.metadata.uid };
       return client.request<Policy>({
         method: 'PATCH',
         path: path(policy.metadata.namespace, policy.metadata.name),
         query: { fieldManager: FIELD_MANAGER, force: true },
         contentType: APPLY,
-        body: body(policy),
+        body: applied,
       });
     },
     async replace(policy, live) {
@@ -101,8 +103,6 @@ export function kubeStatusWriter(client: KubeClient, onWrite: (verb: WriteVerb) 
 export interface EventRecorderOptions {
   client: KubeClient;
   log: Logger;
-  /** Namespace the Events of cluster-scoped TenantIsolations go to (as kubectl and client-go do). */
-  namespace?: string;
   /** Name of this replica, in `reportingInstance`. */
   instance: string;
   /** Events of the same tenant, type and reason within this window become one Event. Default 1000. */
@@ -150,7 +150,8 @@ export class EventRecorder implements Recorder {
 
   private async write(entry: { ref: TenantRef; type: 'Normal' | 'Warning'; reason: string; messages: string[]; first: Date }): Promise<void> {
     const { client, log } = this.options;
-    const namespace = this.options.namespace ?? 'default';
+    // The API server takes core/v1 Events about cluster-scoped objects in `default` only.
+    const namespace = 'default';
     const shown = entry.messages.slice(0, 5).join('; ');
     const more = entry.messages.length > 5 ? ` (and ${entry.messages.length - 5} more)` : '';
     let message = shown + more;

@@ -40,8 +40,6 @@ export interface OperatorOptions {
   resyncPeriodMs?: number;
   /** This replica's name (Events, logs). */
   identity: string;
-  /** Where Events about TenantIsolations go. Default `default`. */
-  eventNamespace?: string;
   /** Watch tuning, for tests that provoke timeouts and restarts. */
   informer?: Pick<InformerOptions<unknown>, 'watchTimeoutSeconds' | 'idleTimeoutMs' | 'backoff'>;
   /** Per-key retry backoff floor and cap; defaults as the queue's. */
@@ -55,6 +53,7 @@ type PodMeta = DeepReadonly<Meta & { metadata: { namespace: string } }>;
 type Tenant = DeepReadonly<TenantIsolation>;
 
 const NAMESPACE_KEY = 'namespace:';
+const OVERLAY_TTL_MS = 10_000;
 const TENANT_KEY = 'tenant:';
 
 /** Keeps name, namespace, uid, resourceVersion, labels (and deletionTimestamp): all the operator reads of Pods and Namespaces. */
@@ -93,8 +92,12 @@ export class Operator {
   private readonly memory = new ReconcileMemory();
   private readonly recorder: EventRecorder;
   private readonly policyIndex = new Map<string, Map<string, Policy>>();
-  /** Own writes the policy cache has not shown yet: `ns/name` -> the object written, or null when deleted. */
-  private readonly overlay = new Map<string, Policy | null>();
+  /**
+   * Own writes the policy cache has not shown yet: namespace -> name -> the object written
+   * (null when deleted) and when. An entry goes when the cache shows any event for that
+   * policy, and is ignored after OVERLAY_TTL_MS, so it can never hide a later change for long.
+   */
+  private readonly overlay = new Map<string, Map<string, { policy: Policy | null; at: number }>>();
   private readonly policyWriter: PolicyWriter;
   private readonly statusWriter: StatusWriter;
   private queue: WorkQueue<string> | undefined;
@@ -127,7 +130,6 @@ export class Operator {
       client,
       log,
       instance: options.identity,
-      ...(options.eventNamespace ? { namespace: options.eventNamespace } : {}),
       ...(options.eventFlushIntervalMs !== undefined ? { flushIntervalMs: options.eventFlushIntervalMs } : {}),
       onWrite,
     });
@@ -200,7 +202,10 @@ export class Operator {
     });
     this.queue = queue;
     queue.start();
+    // A standby (or a replica whose caches were filling) planned before it led: whatever
+    // those plans changed was queued nowhere. Take everything once.
     this.planner.planNow();
+    this.enqueueEverything();
     const resync = this.options.resyncPeriodMs ?? 600_000;
     this.resyncTimer = setInterval(() => this.enqueueEverything(), resync);
     this.resyncTimer.unref();
@@ -233,6 +238,22 @@ export class Operator {
     const namespaces = new Set<string>([...(this.planner.current?.desired.keys() ?? []), ...this.policyIndex.keys()]);
     for (const ns of namespaces) queue.add(NAMESPACE_KEY + ns);
     for (const t of this.tenants.list()) queue.add(TENANT_KEY + t.metadata.name);
+    this.sweepMemory(namespaces);
+  }
+
+  /** Forgets what the reconcilers remembered about namespaces and tenants that are gone. */
+  private sweepMemory(namespaces: ReadonlySet<string>): void {
+    for (const key of this.memory.written.keys()) {
+      if (!namespaces.has(key.slice(0, key.indexOf('/')))) this.memory.written.delete(key);
+    }
+    for (const map of [this.memory.failures, this.memory.reported]) {
+      for (const name of map.keys()) if (!this.tenants.get(name)) map.delete(name);
+    }
+    const now = performance.now();
+    for (const [ns, byName] of this.overlay) {
+      for (const [name, entry] of byName) if (now - entry.at > OVERLAY_TTL_MS) byName.delete(name);
+      if (byName.size === 0) this.overlay.delete(ns);
+    }
   }
 
   private informers(): Informer<unknown>[] {
@@ -253,13 +274,14 @@ export class Operator {
     if (!queue) return;
     for (const ns of changes.namespaces) queue.add(NAMESPACE_KEY + ns);
     for (const t of changes.tenants) queue.add(TENANT_KEY + t);
-    if (plan.seq === 1) this.enqueueEverything();
     this.updateGauges();
   }
 
   private onTenant(change: Change<Tenant>): void {
     // Status writes do not change the generation: they cannot change the plan.
-    if (change.type === 'upsert' && change.old && change.old.metadata.generation === change.object.metadata.generation) return;
+    // (A tenant deleted and created again has a new uid, maybe the same generation.)
+    const old = change.type === 'upsert' ? change.old : undefined;
+    if (old && old.metadata.uid === change.object.metadata.uid && old.metadata.generation === change.object.metadata.generation) return;
     if (change.type === 'resync') {
       this.queue?.add(TENANT_KEY + change.object.metadata.name);
       return;
@@ -269,10 +291,13 @@ export class Operator {
 
   private onNamespace(change: Change<NamespaceMeta>): void {
     if (change.type === 'resync') return;
-    if (change.type === 'upsert' && change.old && sameLabels(change.old.metadata.labels, change.object.metadata.labels)) {
+    const old = change.type === 'upsert' ? change.old : undefined;
+    if (old && old.metadata.uid === change.object.metadata.uid && sameLabels(old.metadata.labels, change.object.metadata.labels)) {
       // A namespace that starts terminating needs no new plan, but its writes stop.
       return;
     }
+    // A namespace deleted and created again under the same name: reconcile it whatever the plan says.
+    if (old && old.metadata.uid !== change.object.metadata.uid) this.queue?.add(NAMESPACE_KEY + change.object.metadata.name);
     this.planner.markDirty();
   }
 
@@ -291,7 +316,9 @@ export class Operator {
     const ns = p.metadata.namespace;
     const key = `${ns}/${p.metadata.name}`;
     if (change.type !== 'resync') {
-      this.overlay.delete(key);
+      const pending = this.overlay.get(ns);
+      pending?.delete(p.metadata.name);
+      if (pending?.size === 0) this.overlay.delete(ns);
       let byName = this.policyIndex.get(ns);
       if (change.type === 'delete') {
         byName?.delete(p.metadata.name);
@@ -305,28 +332,38 @@ export class Operator {
     if (!queue) return;
     queue.add(NAMESPACE_KEY + ns);
     for (const owner of tenantOwners(p)) queue.add(TENANT_KEY + owner.name);
+    // Tenants that claim the namespace report on its policies too (an Audit plan, conflicts).
+    for (const tenant of this.planner.current?.claimants.get(ns) ?? []) queue.add(TENANT_KEY + tenant);
   }
 
   /** The policy cache with this replica's own recent writes laid over it. */
   private readonly reader: PolicyReader = {
     policiesIn: (namespace) => {
       const cached = this.policyIndex.get(namespace);
-      const prefix = `${namespace}/`;
-      let merged: Map<string, Policy> | undefined;
-      for (const [key, written] of this.overlay) {
-        if (!key.startsWith(prefix)) continue;
-        merged ??= new Map(cached);
-        const name = key.slice(prefix.length);
-        if (written === null) merged.delete(name);
-        else merged.set(name, written);
+      const pending = this.overlay.get(namespace);
+      if (!pending) return cached ?? new Map();
+      const merged = new Map(cached);
+      const now = performance.now();
+      for (const [name, entry] of pending) {
+        if (now - entry.at > OVERLAY_TTL_MS) pending.delete(name);
+        else if (entry.policy === null) merged.delete(name);
+        else merged.set(name, entry.policy);
       }
-      return merged ?? cached ?? new Map();
+      return merged;
     },
   };
 
   private trackWrites(writer: PolicyWriter): PolicyWriter {
+    const note = (namespace: string, name: string, policy: Policy | null) => {
+      // The watch may have shown this write already: then the cache is as new or newer.
+      const cached = this.policyIndex.get(namespace)?.get(name);
+      if (policy === null ? cached === undefined : cached?.metadata.resourceVersion === policy.metadata.resourceVersion) return;
+      let pending = this.overlay.get(namespace);
+      if (!pending) this.overlay.set(namespace, (pending = new Map()));
+      pending.set(name, { policy, at: performance.now() });
+    };
     const remember = (p: Policy) => {
-      this.overlay.set(`${p.metadata.namespace}/${p.metadata.name}`, p);
+      note(p.metadata.namespace, p.metadata.name, p);
       return p;
     };
     return {
@@ -335,7 +372,7 @@ export class Operator {
       replace: async (p, live) => remember(await writer.replace(p, live)),
       remove: async (live) => {
         await writer.remove(live);
-        this.overlay.set(`${live.metadata.namespace}/${live.metadata.name}`, null);
+        note(live.metadata.namespace, live.metadata.name, null);
       },
       get: (ns, name) => writer.get(ns, name),
     };
@@ -350,7 +387,13 @@ export class Operator {
       const ns = this.namespaces.get(namespace);
       // Gone or terminating: its policies go with it; writing there would be refused.
       if (!ns || ns.metadata.deletionTimestamp) return;
-      const outcome = await reconcileNamespace(namespace, { plan, policies: this.reader, writer: this.policyWriter, recorder: this.recorder, memory: this.memory });
+      let outcome;
+      try {
+        outcome = await reconcileNamespace(namespace, { plan, policies: this.reader, writer: this.policyWriter, recorder: this.recorder, memory: this.memory });
+      } finally {
+        // Their status reports failures (and recoveries) of this namespace's writes.
+        for (const tenant of plan.claimants.get(namespace) ?? []) this.queue?.add(TENANT_KEY + tenant);
+      }
       if (outcome.driftCorrected.length > 0) metrics.driftCorrections.inc(outcome.driftCorrected.length);
       const changed = outcome.created.length + outcome.updated.length + outcome.driftCorrected.length + outcome.pruned.length;
       if (changed > 0 || outcome.blocked.length > 0) log.info('reconciled namespace', { namespace, ...outcome });

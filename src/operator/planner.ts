@@ -23,6 +23,8 @@ export interface Plan {
   /** namespace -> policy name -> the policy netfence maintains there (Enforce tenants and conflicts). */
   readonly desired: ReadonlyMap<string, ReadonlyMap<string, NetworkPolicy>>;
   readonly tenants: ReadonlyMap<string, TenantResult>;
+  /** namespace -> the tenants that claim it (one, or several when in conflict). */
+  readonly claimants: ReadonlyMap<string, readonly string[]>;
   /** The metadata.generation of each tenant the plan was computed from. */
   readonly generations: ReadonlyMap<string, number | undefined>;
   readonly durationMs: number;
@@ -43,6 +45,7 @@ export interface PlannerOptions {
 }
 
 const EMPTY: ReadonlyMap<string, NetworkPolicy> = new Map();
+const RETRY_AFTER_ERROR_MS = 1000;
 
 export class Planner {
   private plan: Plan | undefined;
@@ -91,6 +94,14 @@ export class Planner {
       result = compile(input);
     } catch (error) {
       this.options.onError?.(error);
+      // Try again later; the caches may have moved on.
+      this.dirty = true;
+      if (this.timer === undefined && !this.stopped) {
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          if (this.dirty) this.planNow();
+        }, RETRY_AFTER_ERROR_MS);
+      }
       return this.plan;
     } finally {
       this.lastEnd = performance.now();
@@ -104,8 +115,16 @@ export class Planner {
     }
     const tenants = new Map(result.tenants.map((t) => [t.name, t]));
     const generations = new Map(input.tenants.map((t) => [t.metadata.name, t.metadata.generation]));
+    const claimants = new Map<string, string[]>();
+    for (const t of result.tenants) {
+      for (const ns of [...t.members, ...t.conflicts.map((c) => c.namespace)]) {
+        const list = claimants.get(ns);
+        if (list) list.push(t.name);
+        else claimants.set(ns, [t.name]);
+      }
+    }
     const first = this.plan === undefined;
-    const plan: Plan = { seq: (this.plan?.seq ?? 0) + 1, result, desired, tenants, generations, durationMs: this.lastEnd - started };
+    const plan: Plan = { seq: (this.plan?.seq ?? 0) + 1, result, desired, tenants, claimants, generations, durationMs: this.lastEnd - started };
 
     const nsDigests = namespaceDigests(desired);
     const changedNs = changedKeys(this.nsDigests, nsDigests, first);

@@ -49,8 +49,12 @@ export interface TenantReader {
 export interface PolicyWriter {
   /** Creates; rejects with ApiError 409 when a policy of that name exists. */
   create(policy: Policy): Promise<Policy>;
-  /** Server-side apply, field manager netfence, forcing conflicts. */
-  apply(policy: Policy): Promise<Policy>;
+  /**
+   * Server-side apply, field manager netfence, forcing conflicts. With `live`, its uid goes
+   * along as a precondition: if the object was replaced by someone else's since it was read,
+   * the API server refuses (422) instead of taking the new object over.
+   */
+  apply(policy: Policy, live?: Policy): Promise<Policy>;
   /** Replaces the whole object (PUT) at `live`'s resourceVersion: removes fields others added. */
   replace(policy: Policy, live: Policy): Promise<Policy>;
   /** Deletes with preconditions on uid and resourceVersion. A 404 is success. */
@@ -136,7 +140,7 @@ export async function reconcileNamespace(namespace: string, ctx: NamespaceContex
         continue;
       }
       const drift = memory.written.get(key) === digest;
-      let written = await writer.apply(want);
+      let written = await writer.apply(want, current);
       // Fields another manager added (a key in a selector, say) survive an apply: replace them.
       if (!policyMatches(written, want)) written = await writer.replace(want, written);
       if (!policyMatches(written, want)) throw new Error(`${key}: the API server keeps a spec that differs from netfence's after a replace`);
@@ -157,6 +161,13 @@ export async function reconcileNamespace(namespace: string, ctx: NamespaceContex
     outcome.pruned.push(policy.metadata.name);
   }
   for (const want of desired) for (const owner of ownersOf(want)) memory.failures.delete(owner.name);
+  // A name held by someone else's policy is a failure the tenant must show (Degraded), not progress.
+  for (const name of outcome.blocked) {
+    const want = desired.find((p) => p.metadata.name === name);
+    for (const owner of want ? ownersOf(want) : []) {
+      memory.failures.set(owner.name, `${namespace}/${name}: a NetworkPolicy netfence does not own holds this name; rename or delete it`);
+    }
+  }
   report(namespace, outcome, recorder, desired, stale);
   return outcome;
 }

@@ -4,8 +4,10 @@
  * asserts the state the world reaches, not the calls made on the way.
  */
 import { POLICY_NAMES, REASON, TENANT_LABEL } from '../../src/api/constants.js';
+import { kubeClient, RESOURCES, resourcePath } from '../../src/kube/client.js';
+import { formatMicroTime } from '../../src/operator/leader.js';
 import { cluster, describeWithControlPlane, uniqueName, type Cluster } from './support/cluster.js';
-import { condition, installForOperator, runOperator, World, type RunningOperator } from './support/operator.js';
+import { condition, installForOperator, OPERATOR_NAMESPACE, runOperator, World, type RunningOperator } from './support/operator.js';
 
 const BASE = [POLICY_NAMES.defaultDeny, POLICY_NAMES.dns, POLICY_NAMES.sameTenant].sort();
 
@@ -31,7 +33,7 @@ describeWithControlPlane('the operator on a real API server', () => {
     world = cluster();
     admin = new World(world.admin);
     await installForOperator(world);
-    op = await runOperator(world.operator, ['--lease-name', uniqueName('lease'), '--event-namespace', 'default']);
+    op = await runOperator(world.operator, ['--lease-name', uniqueName('lease')]);
   }, 60_000);
 
   afterAll(async () => {
@@ -192,4 +194,35 @@ describeWithControlPlane('the operator on a real API server', () => {
       [...before].filter(([k]) => k.startsWith('netfence_reconcile_duration_seconds_count')).reduce((n, [, v]) => n + v, 0),
     );
   });
+
+  test('a standby that takes over the lease reconciles what changed while it waited', async () => {
+    // Another replica (gone without releasing) holds the lease for a few seconds more.
+    const lease = uniqueName('lease');
+    await kubeClient(world.admin).request({
+      method: 'POST',
+      path: resourcePath(RESOURCES.leases, { namespace: OPERATOR_NAMESPACE }),
+      body: {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: lease },
+        spec: { holderIdentity: 'gone', leaseDurationSeconds: 8, renewTime: formatMicroTime(Date.now()), acquireTime: formatMicroTime(Date.now()) },
+      },
+    });
+    const standby = await runOperator(world.operator, ['--lease-name', lease, '--lease-duration', '8s', '--renew-deadline', '6s', '--retry-period', '500ms']);
+    try {
+      await admin.until('the standby is ready', () => fetch(`http://127.0.0.1:${standby.healthPort}/readyz`).then((r) => r.status), (s) => s === 200);
+      // The first operator of this suite reconciles everything: stop it, so only the standby can.
+      expect(await op.stop()).toBe(0);
+      const tenant = uniqueName('takeover');
+      const ns = uniqueName('takeover-ns');
+      await admin.tenant(tenant, {});
+      await admin.namespace(ns, { [TENANT_LABEL]: tenant });
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(await admin.policyNames(ns)).toEqual([]);
+      await admin.until(`${ns} is onboarded by the new leader`, () => admin.policyNames(ns), (names) => names.join() === BASE.join(), 20_000);
+      expect(standby.logs.some((line) => line.includes('became leader'))).toBe(true);
+    } finally {
+      op = standby;
+    }
+  }, 40_000);
 });

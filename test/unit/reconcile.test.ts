@@ -92,7 +92,21 @@ describe('reconcileNamespace', () => {
     const outcome = await reconcileNamespace('a1', { plan, policies: api, writer: api, recorder, memory });
     expect(outcome.blocked).toEqual(['netfence-allow-dns']);
     expect(api.objects.get('a1/netfence-allow-dns')).toEqual(theirs);
+    expect(memory.failures.get('team-a')).toMatch(/a1\/netfence-allow-dns: a NetworkPolicy netfence does not own holds this name/);
     expect(recorder.events.find((e) => e.type === 'Warning')?.message).toMatch(/netfence-allow-dns/);
+  });
+
+  test('does not take over a policy someone replaced since it was read: the apply carries the uid read', async () => {
+    const { api, recorder, memory } = setup();
+    await reconcileNamespace('a1', { plan, policies: api, writer: api, recorder, memory });
+    const stale = api.policiesIn('a1');
+    api.objects.delete('a1/netfence-allow-dns');
+    const theirs = api.seed({ ...userPolicy('a1', 'netfence-allow-dns'), metadata: { namespace: 'a1', name: 'netfence-allow-dns', labels: {} } });
+    const edited = new Map(stale);
+    const old = stale.get('netfence-allow-dns')!;
+    edited.set('netfence-allow-dns', { ...old, spec: { ...old.spec, podSelector: { matchLabels: { x: 'y' } } } });
+    await expect(reconcileNamespace('a1', { plan, policies: { policiesIn: () => edited }, writer: api, recorder, memory })).rejects.toMatchObject({ status: 422 });
+    expect(api.objects.get('a1/netfence-allow-dns')).toEqual(theirs);
   });
 
   test('neither changes nor prunes a labelled policy without a TenantIsolation owner (P5)', async () => {

@@ -23,7 +23,6 @@ describe('netfence run settings', () => {
       renewDeadlineMs: 10_000,
       retryPeriodMs: 2_000,
       identity: 'netfence-abc',
-      eventNamespace: 'default',
     });
     expect(s.compiler.excludedNamespaces).toEqual(expect.arrayContaining(['kube-system', 'netfence-system']));
   });
