@@ -105,7 +105,7 @@ export interface EventRecorderOptions {
   log: Logger;
   /** Name of this replica, in `reportingInstance`. */
   instance: string;
-  /** Events of the same tenant, type and reason within this window become one Event. Default 1000. */
+  /** Events of the same tenant, type and reason within this window become one Event. Default 3000. */
   flushIntervalMs?: number;
   onWrite?: (verb: WriteVerb) => void;
 }
@@ -132,7 +132,7 @@ export class EventRecorder implements Recorder {
       if (entry) entry.messages.push(message);
       else this.pending.set(key, { ref, type, reason, messages: [message], first: new Date() });
     }
-    this.timer ??= setTimeout(() => void this.flush(), this.options.flushIntervalMs ?? 1000);
+    this.timer ??= setTimeout(() => void this.flush(), this.options.flushIntervalMs ?? 3000);
   }
 
   /** Writes what is pending now; resolves when every write so far has finished. */
