@@ -18,7 +18,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -32,7 +31,7 @@ import { compile } from '../src/compiler/compile.js';
 import { defaultSettings } from '../src/compiler/settings.js';
 import { kubeClient, RESOURCES, resourcePath, type KubeClient } from '../src/kube/client.js';
 import { isUnavailable, provideBinaries, type Binaries } from '../test/control-plane/binaries.js';
-import { startControlPlane, type ControlPlane } from '../test/control-plane/control-plane.js';
+import { freePorts, startControlPlane, type ControlPlane } from '../test/control-plane/control-plane.js';
 
 const NAMESPACES = Number(process.env.BENCH_NAMESPACES ?? 1_000);
 const TENANTS = Number(process.env.BENCH_TENANTS ?? 100);
@@ -656,22 +655,6 @@ async function until(what: string, timeoutMs: number, probe: () => Promise<boole
     await sleep(everyMs);
   }
   throw new Error(`timed out after ${ms(timeoutMs)} waiting until ${what}${lastError ? `: ${String(lastError)}` : ''}`);
-}
-
-function freePorts(count: number): Promise<number[]> {
-  const servers = Array.from({ length: count }, () => createServer());
-  return Promise.all(
-    servers.map(
-      (server) =>
-        new Promise<number>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen(0, '127.0.0.1', () => {
-            const address = server.address();
-            resolve(typeof address === 'object' && address ? address.port : 0);
-          });
-        }),
-    ),
-  ).finally(() => Promise.all(servers.map((server) => new Promise((r) => server.close(r)))));
 }
 
 function repoRoot(): string {

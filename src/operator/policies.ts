@@ -92,6 +92,14 @@ function normalizePorts(ports: readonly DeepReadonly<NetworkPolicyPort>[] | unde
   });
 }
 
+function normalizeRule<R>(
+  peers: readonly DeepReadonly<NetworkPolicyPeer>[] | undefined,
+  ports: readonly DeepReadonly<NetworkPolicyPort>[] | undefined,
+  build: (peers: NetworkPolicyPeer[] | undefined, ports: NetworkPolicyPort[] | undefined) => R,
+): R {
+  return build(peers && peers.length > 0 ? peers.map(normalizePeer) : undefined, normalizePorts(ports));
+}
+
 /** The spec as the API server stores it: defaults filled in, empty lists dropped. */
 export function normalizeSpec(spec: DeepReadonly<NetworkPolicySpec>): NetworkPolicySpec {
   const policyTypes: PolicyType[] = spec.policyTypes && spec.policyTypes.length > 0
@@ -101,22 +109,10 @@ export function normalizeSpec(spec: DeepReadonly<NetworkPolicySpec>): NetworkPol
       : ['Ingress'];
   const out: NetworkPolicySpec = { podSelector: normalizeSelector(spec.podSelector) ?? {}, policyTypes };
   if (spec.ingress && spec.ingress.length > 0) {
-    out.ingress = spec.ingress.map((rule) => {
-      const r: { from?: NetworkPolicyPeer[]; ports?: NetworkPolicyPort[] } = {};
-      if (rule.from && rule.from.length > 0) r.from = rule.from.map(normalizePeer);
-      const ports = normalizePorts(rule.ports);
-      if (ports) r.ports = ports;
-      return r;
-    });
+    out.ingress = spec.ingress.map((rule) => normalizeRule(rule.from, rule.ports, (from, ports) => ({ ...(from ? { from } : {}), ...(ports ? { ports } : {}) })));
   }
   if (spec.egress && spec.egress.length > 0) {
-    out.egress = spec.egress.map((rule) => {
-      const r: { to?: NetworkPolicyPeer[]; ports?: NetworkPolicyPort[] } = {};
-      if (rule.to && rule.to.length > 0) r.to = rule.to.map(normalizePeer);
-      const ports = normalizePorts(rule.ports);
-      if (ports) r.ports = ports;
-      return r;
-    });
+    out.egress = spec.egress.map((rule) => normalizeRule(rule.to, rule.ports, (to, ports) => ({ ...(to ? { to } : {}), ...(ports ? { ports } : {}) })));
   }
   return out;
 }

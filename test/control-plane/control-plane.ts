@@ -459,7 +459,7 @@ function probeReadyz(server: string, paths: CredentialPaths): Promise<boolean> {
   });
 }
 
-function freePorts(count: number): Promise<number[]> {
+export function freePorts(count: number): Promise<number[]> {
   // Hold every listener until all ports are known, so the same port is not handed out twice.
   const servers = Array.from({ length: count }, () => createServer());
   return Promise.all(
