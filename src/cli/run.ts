@@ -10,9 +10,11 @@
  * replica.
  */
 import { hostname } from 'node:os';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { DEFAULT_LEASE_NAME, DEFAULT_OPERATOR_NAMESPACE } from '../api/constants.js';
 import { kubeClient } from '../kube/client.js';
+import { KubeConfigError, loadConnection, type Connection } from '../kube/config.js';
+import { InputError } from '../io/manifests.js';
 import { startHttpServer } from '../operator/http.js';
 import { LeaderElector } from '../operator/leader.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../operator/log.js';
@@ -149,11 +151,14 @@ export function runSettings(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   return settings;
 }
 
-function loadKubeConfig(file: string | undefined): KubeConfig {
-  const config = new KubeConfig();
-  if (file) config.loadFromFile(file);
-  else config.loadFromDefault();
-  return config;
+/** The kubeconfig named by the settings; a configuration problem is bad input (exit 2). */
+async function connect(settings: RunSettings): Promise<Connection> {
+  try {
+    return await loadConnection({ kubeconfig: settings.kubeconfig });
+  } catch (error) {
+    if (error instanceof KubeConfigError) throw new InputError([error.message]);
+    throw error;
+  }
 }
 
 export interface RunHandle {
@@ -169,7 +174,9 @@ export interface RunHandle {
 /** Starts the operator; `netfence run` and the integration tests call this. */
 export async function startOperator(settings: RunSettings, options: { kubeConfig?: KubeConfig; logStream?: NodeJS.WritableStream } = {}): Promise<RunHandle> {
   const log = createLogger(settings.logLevel, options.logStream).child({ identity: settings.identity });
-  const client = kubeClient(options.kubeConfig ?? loadKubeConfig(settings.kubeconfig));
+  const connection = options.kubeConfig ?? (await connect(settings));
+  if (!options.kubeConfig) log.debug('credentials loaded', { from: (connection as Connection).source });
+  const client = kubeClient(connection);
   const metrics = createMetrics();
   const operator = new Operator({
     client,

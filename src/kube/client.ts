@@ -1,6 +1,7 @@
 /**
  * The one door to the API server: JSON requests and watch streams over HTTPS, with the
- * credentials and TLS settings of a client-node KubeConfig (kubeconfig file or in-cluster).
+ * credentials and TLS settings of a `Connection` (config.ts: kubeconfig file or in-cluster)
+ * or of a client-node KubeConfig (client-node is then imported on the first request).
  *
  * Guarantees: every failure is an `ApiError` with the HTTP status (0 when the server was not
  * reached) and whether retrying can help; the request and response bodies are plain JSON.
@@ -12,8 +13,9 @@
  * six fractional digits, and delete with preconditions, all through one small surface that
  * tests can replace.
  */
-import { HttpMethod, RequestContext, type KubeConfig } from '@kubernetes/client-node';
-import { fetch, type Dispatcher } from 'undici';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { fetch } from 'undici';
+import { connectionFromKubeConfig, type Connection } from './config.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type Query = Readonly<Record<string, string | number | boolean | undefined>>;
@@ -85,33 +87,48 @@ export function toApiError(error: unknown, request: string): ApiError {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
-export function kubeClient(config: KubeConfig): KubeClient {
-  const cluster = config.getCurrentCluster();
-  if (!cluster) throw new Error('the kubeconfig has no current cluster');
-  const server = cluster.server.replace(/\/+$/, '');
+/** A loaded kubeconfig (`loadConnection`), or a client-node KubeConfig (tests, tools). */
+export type KubeSource = Connection | KubeConfig;
 
-  // client-node builds a new undici Agent for every request it authenticates, so each
-  // request would open its own TLS connection (measured: 8 ms per GET instead of 2.6 ms, and
-  // hundreds of MB of connections held open). Keep the first one: the TLS settings of a
-  // kubeconfig do not change while it is loaded; the credentials in headers are refreshed
-  // per request.
-  let dispatcher: Dispatcher | undefined;
-  let dispatcherSet = false;
-  const prepare = async (method: Method, path: string, query: Query | undefined) => {
+function isConnection(source: KubeSource): source is Connection {
+  return typeof (source as Partial<Connection>).headers === 'function' && typeof (source as Partial<Connection>).server === 'string';
+}
+
+export function kubeClient(source: KubeSource): KubeClient {
+  let connection: Promise<Connection> | undefined;
+  let server: string;
+  if (isConnection(source)) {
+    server = source.server.replace(/\/+$/, '');
+    connection = Promise.resolve(source);
+  } else {
+    const cluster = source.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    server = cluster.server.replace(/\/+$/, '');
+  }
+
+  // One dispatcher for the client's life: the Connection's. For a KubeConfig, client-node
+  // builds a new undici Agent each time it authenticates, so each request would open its own
+  // TLS connection (measured: 8 ms per GET instead of 2.6 ms, and hundreds of MB of
+  // connections held open); connectionFromKubeConfig keeps the first one and takes fresh
+  // credentials per request. client-node itself is imported only then.
+  const connect = (): Promise<Connection> => {
+    if (!connection) {
+      const pending = connectionFromKubeConfig(source as KubeConfig);
+      // A failed first authentication (an exec plugin that failed once) is tried again next time.
+      pending.catch(() => {
+        if (connection === pending) connection = undefined;
+      });
+      connection = pending;
+    }
+    return connection;
+  };
+  const prepare = async (path: string, query: Query | undefined) => {
     const url = new URL(server + path);
     for (const [key, value] of Object.entries(query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
-    const ctx = new RequestContext(url.toString(), HttpMethod[method]);
-    await config.applySecurityAuthentication(ctx);
-    if (!dispatcherSet) {
-      dispatcher = ctx.getDispatcher() as Dispatcher | undefined;
-      dispatcherSet = true;
-    } else {
-      const fresh = ctx.getDispatcher() as Dispatcher | undefined;
-      if (fresh !== dispatcher) void fresh?.close();
-    }
-    return { url: ctx.getUrl(), headers: ctx.getHeaders(), dispatcher };
+    const { headers, dispatcher } = await connect();
+    return { url: url.toString(), headers: await headers(), dispatcher };
   };
 
   const failure = async (response: Awaited<ReturnType<typeof fetch>>, label: string): Promise<ApiError> => {
@@ -134,7 +151,7 @@ export function kubeClient(config: KubeConfig): KubeClient {
       const timeout = AbortSignal.timeout(req.timeoutMs ?? DEFAULT_TIMEOUT_MS);
       const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
       try {
-        const { url, headers, dispatcher } = await prepare(req.method, req.path, req.query);
+        const { url, headers, dispatcher } = await prepare(req.path, req.query);
         headers['Accept'] = req.accept ?? 'application/json';
         let body: string | undefined;
         if (req.body !== undefined) {
@@ -154,7 +171,7 @@ export function kubeClient(config: KubeConfig): KubeClient {
       const label = `WATCH ${req.path}`;
       let response: Awaited<ReturnType<typeof fetch>>;
       try {
-        const { url, headers, dispatcher } = await prepare('GET', req.path, req.query);
+        const { url, headers, dispatcher } = await prepare(req.path, req.query);
         headers['Accept'] = req.accept ?? 'application/json';
         response = await fetch(url, { method: 'GET', headers, dispatcher, signal: req.signal });
         if (!response.ok) throw await failure(response, label);

@@ -281,7 +281,13 @@ export class Operator {
     // Status writes do not change the generation: they cannot change the plan.
     // (A tenant deleted and created again has a new uid, maybe the same generation.)
     const old = change.type === 'upsert' ? change.old : undefined;
-    if (old && old.metadata.uid === change.object.metadata.uid && old.metadata.generation === change.object.metadata.generation) return;
+    if (old && old.metadata.uid === change.object.metadata.uid && old.metadata.generation === change.object.metadata.generation) {
+      // A status write (ours, now visible): the tenant reconciler compares against the cached
+      // status, so look again; a status computed while the cache still showed an older one
+      // would otherwise never be written. Costs no write when nothing changed.
+      this.queue?.add(TENANT_KEY + change.object.metadata.name);
+      return;
+    }
     if (change.type === 'resync') {
       this.queue?.add(TENANT_KEY + change.object.metadata.name);
       return;

@@ -45,10 +45,15 @@ export interface RunningOperator extends RunHandle {
   stop(): Promise<number>;
 }
 
-/** Starts the operator as `netfence run` would, with the operator identity and ports chosen by the OS. */
-export async function runOperator(config: KubeConfig, flags: string[] = []): Promise<RunningOperator> {
+/**
+ * Starts the operator as `netfence run` would, with the operator identity and ports chosen by
+ * the OS. A string is a kubeconfig file, passed as `--kubeconfig` so the operator's own loader
+ * reads it (`cluster().state.operator.kubeconfig`); a KubeConfig object is handed over as is.
+ */
+export async function runOperator(config: KubeConfig | string, flags: string[] = []): Promise<RunningOperator> {
+  const fromFile = typeof config === 'string' ? ['--kubeconfig', config] : [];
   const settings = runSettings(
-    ['--metrics-port', '0', '--health-port', '0', '--bind-address', '127.0.0.1', '--resync-period', '1h', '--log-level', 'debug', ...flags],
+    ['--metrics-port', '0', '--health-port', '0', '--bind-address', '127.0.0.1', '--resync-period', '1h', '--log-level', 'debug', ...fromFile, ...flags],
     {},
   );
   if (settings === 'help') throw new Error('unexpected help');
@@ -59,7 +64,7 @@ export async function runOperator(config: KubeConfig, flags: string[] = []): Pro
       callback();
     },
   });
-  const handle = await startOperator(settings, { kubeConfig: config, logStream });
+  const handle = await startOperator(settings, typeof config === 'string' ? { logStream } : { kubeConfig: config, logStream });
   return {
     ...handle,
     logs,
