@@ -8,6 +8,7 @@
  */
 import { API_VERSION, CONFLICT_ANNOTATION, FIELD_MANAGER, KIND, MANAGED_BY_VALUE } from '../api/constants.js';
 import type { TenantIsolationStatus } from '../api/types.js';
+import { formatTime } from '../core/time.js';
 import { isApiError, RESOURCES, resourcePath, type KubeClient } from '../kube/client.js';
 import type { Logger } from './log.js';
 import { tenantOwners } from './policies.js';
@@ -156,7 +157,6 @@ export class EventRecorder implements Recorder {
     const more = entry.messages.length > 5 ? ` (and ${entry.messages.length - 5} more)` : '';
     let message = shown + more;
     if (message.length > MAX_MESSAGE) message = `${message.slice(0, MAX_MESSAGE - 1)}…`;
-    const stamp = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');
     const event = {
       apiVersion: 'v1',
       kind: 'Event',
@@ -166,8 +166,8 @@ export class EventRecorder implements Recorder {
       reason: entry.reason,
       message,
       count: entry.messages.length,
-      firstTimestamp: stamp(entry.first),
-      lastTimestamp: stamp(new Date()),
+      firstTimestamp: formatTime(entry.first),
+      lastTimestamp: formatTime(new Date()),
       source: { component: MANAGED_BY_VALUE },
       reportingComponent: MANAGED_BY_VALUE,
       reportingInstance: this.options.instance,

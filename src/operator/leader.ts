@@ -21,6 +21,7 @@
  * Leaves out: the coordinated-election fields (strategy, preferredHolder), and re-entering
  *   the election after a loss: `run()` resolves and the caller decides (exit or run again).
  */
+import { formatMicroTime } from '../core/time.js';
 import { isApiError, RESOURCES, resourcePath, type KubeClient } from '../kube/client.js';
 import type { Logger } from './log.js';
 
@@ -74,10 +75,7 @@ export interface LeaderCallbacks {
 
 export type LeadershipEnd = 'lost' | 'released';
 
-/** Kubernetes MicroTime: RFC 3339 in UTC with six fractional digits. */
-export function formatMicroTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
+export { formatMicroTime };
 
 /** Milliseconds since the epoch, or undefined when absent or unreadable. */
 export function parseMicroTime(text: string | undefined): number | undefined {

@@ -68,12 +68,6 @@ function trimMeta(raw: unknown): Meta {
   return { metadata };
 }
 
-function dropManagedFields<T>(raw: unknown): T {
-  const o = raw as { metadata?: { managedFields?: unknown } };
-  if (o.metadata) delete o.metadata.managedFields;
-  return o as T;
-}
-
 const hasExposeLabel = (labels: Readonly<Record<string, string>> | undefined): boolean =>
   labels !== undefined && Object.keys(labels).some((k) => k.startsWith(EXPOSE_LABEL_PREFIX));
 
@@ -116,14 +110,13 @@ export class Operator {
         if ((e.type === 'relist' && e.reason !== 'start') || e.type === 'watch-restart') metrics.watchRestarts.inc({ resource, reason: e.reason ?? e.type });
       },
     });
-    this.tenants = createInformer<Tenant>({ ...common('tenantisolations'), resource: RESOURCES.tenantIsolations, transform: dropManagedFields });
+    this.tenants = createInformer<Tenant>({ ...common('tenantisolations'), resource: RESOURCES.tenantIsolations });
     this.namespaces = createInformer<NamespaceMeta>({ ...common('namespaces'), resource: RESOURCES.namespaces, metadataOnly: true, transform: (raw) => trimMeta(raw) as NamespaceMeta });
     this.pods = createInformer<PodMeta>({ ...common('pods'), resource: RESOURCES.pods, metadataOnly: true, transform: (raw) => trimMeta(raw) as PodMeta });
     this.policies = createInformer<DeepReadonly<NetworkPolicy>>({
       ...common('networkpolicies'),
       resource: RESOURCES.networkPolicies,
       labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
-      transform: dropManagedFields,
     });
 
     this.recorder = new EventRecorder({

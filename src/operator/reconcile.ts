@@ -22,6 +22,7 @@ import {
 } from '../api/constants.js';
 import type { DeepReadonly, NetworkPolicy } from '../api/k8s.js';
 import { LIMITS } from '../api/schema.js';
+import { formatTime } from '../core/time.js';
 import type { Condition, PlannedChange, TenantIsolation, TenantIsolationStatus } from '../api/types.js';
 import { isApiError } from '../kube/client.js';
 import { canonicalJson, isNetfenceOwned, policyMatches, tenantOwners } from './policies.js';
@@ -217,21 +218,25 @@ export async function reconcileTenant(name: string, ctx: TenantContext): Promise
   if (!tenant || !result || ctx.plan.generations.get(name) !== tenant.metadata.generation) return { wrote: false };
   const ref: TenantRef = { name, uid: tenant.metadata.uid ?? '' };
 
+  const byNamespace = new Map<string, Policy[]>(result.members.map((ns) => [ns, []]));
+  for (const want of result.policies) byNamespace.get(want.metadata.namespace)?.push(want);
   let inPlace = 0;
   const planned: PlannedChange[] = [];
-  for (const want of result.policies) {
-    const live = ctx.policies.policiesIn(want.metadata.namespace).get(want.metadata.name);
-    if (live && policyMatches(live, want)) inPlace++;
-    else planned.push({ action: live ? 'update' : 'create', namespace: want.metadata.namespace, name: want.metadata.name });
-  }
-  if (result.mode === 'Audit') {
-    for (const ns of result.members) {
-      const wanted = new Set(result.policies.filter((p) => p.metadata.namespace === ns).map((p) => p.metadata.name));
-      for (const live of ctx.policies.policiesIn(ns).values()) {
-        if (!wanted.has(live.metadata.name) && isNetfenceOwned(live)) planned.push({ action: 'delete', namespace: ns, name: live.metadata.name });
-      }
+  const deletes: PlannedChange[] = [];
+  for (const [ns, wanted] of byNamespace) {
+    const live = ctx.policies.policiesIn(ns);
+    for (const want of wanted) {
+      const current = live.get(want.metadata.name);
+      if (current && policyMatches(current, want)) inPlace++;
+      else planned.push({ action: current ? 'update' : 'create', namespace: ns, name: want.metadata.name });
+    }
+    if (result.mode !== 'Audit') continue;
+    const names = new Set(wanted.map((p) => p.metadata.name));
+    for (const current of live.values()) {
+      if (!names.has(current.metadata.name) && isNetfenceOwned(current)) deletes.push({ action: 'delete', namespace: ns, name: current.metadata.name });
     }
   }
+  planned.push(...deletes);
   const total = result.policies.length;
   const generation = tenant.metadata.generation;
   const failure = ctx.memory.failures.get(name);
@@ -280,7 +285,7 @@ export async function reconcileTenant(name: string, ctx: TenantContext): Promise
 }
 
 function withTransitionTimes(next: Omit<Condition, 'lastTransitionTime'>[], previous: readonly DeepReadonly<Condition>[], now: Date): Condition[] {
-  const stamp = now.toISOString().replace(/\.\d+Z$/, 'Z');
+  const stamp = formatTime(now);
   return next.map((c) => {
     const before = previous.find((p) => p.type === c.type);
     return { ...c, lastTransitionTime: before && before.status === c.status ? before.lastTransitionTime : stamp };

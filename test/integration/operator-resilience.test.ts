@@ -10,7 +10,7 @@ import { POLICY_NAMES, TENANT_LABEL } from '../../src/api/constants.js';
 import { isUnavailable, provideBinaries } from '../control-plane/binaries.js';
 import { startControlPlane, type ControlPlane } from '../control-plane/control-plane.js';
 import { describeWithControlPlane, uniqueName } from './support/cluster.js';
-import { condition, installForOperator, runOperator, World, type RunningOperator } from './support/operator.js';
+import { condition, installForOperator, runOperator, scrapeMetrics, sumOf, World, type RunningOperator } from './support/operator.js';
 
 const BASE = [POLICY_NAMES.defaultDeny, POLICY_NAMES.dns, POLICY_NAMES.sameTenant].sort();
 
@@ -20,14 +20,8 @@ function kubeConfig(file: string): KubeConfig {
   return config;
 }
 
-/** Sum of the samples of `name` whose labels include every `label="value"` in `labels`. */
 async function metric(port: number, name: string, labels: string[] = []): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-    .filter((line) => labels.every((l) => line.includes(l)))
-    .reduce((n, line) => n + Number(line.split(' ').at(-1)), 0);
+  return sumOf(await scrapeMetrics(port), name, labels);
 }
 
 describeWithControlPlane('the operator through an API server outage', () => {

@@ -7,22 +7,11 @@ import { POLICY_NAMES, REASON, TENANT_LABEL } from '../../src/api/constants.js';
 import { kubeClient, RESOURCES, resourcePath } from '../../src/kube/client.js';
 import { formatMicroTime } from '../../src/operator/leader.js';
 import { cluster, describeWithControlPlane, uniqueName, type Cluster } from './support/cluster.js';
-import { condition, installForOperator, OPERATOR_NAMESPACE, runOperator, World, type RunningOperator } from './support/operator.js';
+import { condition, installForOperator, OPERATOR_NAMESPACE, runOperator, scrapeMetrics as scrape, sumOf, World, type RunningOperator } from './support/operator.js';
 
 const BASE = [POLICY_NAMES.defaultDeny, POLICY_NAMES.dns, POLICY_NAMES.sameTenant].sort();
 
-async function scrape(port: number): Promise<Map<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const values = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const m = /^(netfence_[a-z_]+(?:\{[^}]*\})?) ([0-9.e+-]+)$/.exec(line);
-    if (m) values.set(m[1] as string, Number(m[2]));
-  }
-  return values;
-}
-
-const writesOf = (metrics: Map<string, number>): number =>
-  [...metrics].filter(([k]) => k.startsWith('netfence_api_writes_total')).reduce((n, [, v]) => n + v, 0);
+const writesOf = (metrics: ReadonlyMap<string, number>): number => sumOf(metrics, 'netfence_api_writes_total');
 
 describeWithControlPlane('the operator on a real API server', () => {
   let world: Cluster;
@@ -196,9 +185,7 @@ describeWithControlPlane('the operator on a real API server', () => {
     // On failure, the operator's own account of what it wrote says why.
     const wrote = op.logs.slice(logsBefore).filter((line) => /"message":"(reconciled namespace|status updated)"/.test(line));
     expect({ writes: writesOf(after) - writesOf(before), wrote }).toEqual({ writes: 0, wrote: [] });
-    expect([...after].filter(([k]) => k.startsWith('netfence_reconcile_duration_seconds_count')).reduce((n, [, v]) => n + v, 0)).toBeGreaterThan(
-      [...before].filter(([k]) => k.startsWith('netfence_reconcile_duration_seconds_count')).reduce((n, [, v]) => n + v, 0),
-    );
+    expect(sumOf(after, 'netfence_reconcile_duration_seconds_count')).toBeGreaterThan(sumOf(before, 'netfence_reconcile_duration_seconds_count'));
   }, 60_000);
 
   test('a standby that takes over the lease reconciles what changed while it waited', async () => {

@@ -75,6 +75,26 @@ export async function runOperator(config: KubeConfig | string, flags: string[] =
   };
 }
 
+/** The operator's /metrics as `name{labels}` -> value, netfence_ samples only. */
+export async function scrapeMetrics(port: number): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const values = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^(netfence_[a-z_]+(?:\{[^}]*\})?) ([0-9.e+-]+)$/.exec(line);
+    if (m) values.set(m[1] as string, Number(m[2]));
+  }
+  return values;
+}
+
+/** Sum of the samples of `name` whose labels include every `label="value"` in `labels`. */
+export function sumOf(metrics: ReadonlyMap<string, number>, name: string, labels: readonly string[] = []): number {
+  let sum = 0;
+  for (const [key, value] of metrics) {
+    if ((key === name || key.startsWith(`${name}{`)) && labels.every((l) => key.includes(l))) sum += value;
+  }
+  return sum;
+}
+
 export class World {
   readonly api: KubeClient;
   constructor(config: KubeConfig) {
