@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { InputError } from '../io/manifests.js';
 import { UsageError } from './args.js';
 import { EXIT, type CliIO } from './common.js';
+import { check, CHECK_HELP } from './check.js';
+import { explain, EXPLAIN_HELP } from './explain.js';
 import { render, RENDER_HELP } from './render.js';
 import { run, RUN_HELP } from './run.js';
 
@@ -11,6 +13,9 @@ const USAGE = `Usage: netfence COMMAND [flags]
 Commands:
   run       the operator: keep the NetworkPolicies of every tenant namespace on a live cluster
   render    print the NetworkPolicies netfence maintains for the given manifests (offline)
+  check     prove that no path crosses a tenant's fence undeclared (exit 1 when one does)
+  matrix    the reachability picture, tenant by tenant and namespace by namespace
+  explain   which policies allow or deny one path, and the verdict
 
 Run \`netfence COMMAND --help\` for a command's flags.
 Exit codes: 0 fine, 1 a violation found, 2 bad usage or bad input.`;
@@ -18,6 +23,8 @@ Exit codes: 0 fine, 1 a violation found, 2 bad usage or bad input.`;
 const COMMANDS: Record<string, { run: (argv: readonly string[], io: CliIO) => number | Promise<number>; help: string }> = {
   run: { run, help: RUN_HELP },
   render: { run: render, help: RENDER_HELP },
+  check: { run: check, help: CHECK_HELP },
+  explain: { run: explain, help: EXPLAIN_HELP },
 };
 
 export const processIO: CliIO = {

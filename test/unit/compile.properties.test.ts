@@ -3,21 +3,15 @@
  * policies with the NetworkPolicy evaluator (not by reading the compiler's own logic back).
  */
 import fc from 'fast-check';
-import type { LabelSelector, Namespace, NetworkPolicy, Pod, Protocol } from '../../src/api/k8s.js';
+import type { NetworkPolicy, Pod, Protocol } from '../../src/api/k8s.js';
 import type { Peer, PortSpec, TenantIsolation, TenantIsolationSpec } from '../../src/api/types.js';
 import { compile, type CompileInput, type CompileResult } from '../../src/compiler/compile.js';
-import { defaultSettings } from '../../src/compiler/settings.js';
 import { cidrContainsIP, parseCidr, parseIP } from '../../src/core/cidr.js';
 import { matchesSelector } from '../../src/core/labels.js';
 import { buildEvaluator, type Endpoint, type Evaluator } from '../../src/evaluator/index.js';
-import { deepFreeze } from '../fixtures/builders.js';
+import { clusterArb, type Cluster } from '../fixtures/tenant-cluster-arbitrary.js';
 
 const RUNS = 1000;
-const NS_NAMES = ['n0', 'n1', 'n2', 'n3', 'n4', 'n5'];
-const TENANT_NAMES = ['t0', 't1', 't2'];
-const PEER_TENANTS = [...TENANT_NAMES, 'ghost'];
-const CIDRS = ['0.0.0.0/0', '10.0.0.0/8', '10.0.1.0/24', '169.254.0.0/16', '::/0', '192.168.0.0/16', '10.0.2.5/32'];
-const EXPOSURES = ['web', 'metrics'];
 const PROBES: [number, Protocol][] = [
   [80, 'TCP'],
   [443, 'TCP'],
@@ -26,109 +20,6 @@ const PROBES: [number, Protocol][] = [
   [8080, 'SCTP'],
 ];
 const METADATA_IPS = ['169.254.169.254', 'fd00:ec2::254'];
-
-const selectorArb: fc.Arbitrary<LabelSelector> = fc.oneof(
-  fc.constant({}),
-  fc.record({ matchLabels: fc.record({ team: fc.constantFrom('red', 'blue') }) }),
-  fc.record({ matchExpressions: fc.tuple(fc.constantFrom('In', 'NotIn') as fc.Arbitrary<'In' | 'NotIn'>, fc.subarray(['red', 'blue'], { minLength: 1 })).map(([operator, values]) => [{ key: 'team', operator, values }]) }),
-);
-const podSelectorArb: fc.Arbitrary<LabelSelector> = fc.oneof(fc.constant({}), fc.record({ matchLabels: fc.record({ app: fc.constantFrom('a', 'b') }) }));
-const portsArb: fc.Arbitrary<PortSpec[]> = fc.array(
-  fc.oneof(
-    fc.record({ port: fc.constantFrom(80, 443, 53), protocol: fc.constantFrom('TCP', 'UDP') as fc.Arbitrary<Protocol> }),
-    fc.record({ port: fc.constant(8000), endPort: fc.constant(8100), protocol: fc.constantFrom('TCP', 'SCTP') as fc.Arbitrary<Protocol> }),
-    fc.record({ protocol: fc.constantFrom('UDP', 'SCTP') as fc.Arbitrary<Protocol> }),
-  ),
-  { minLength: 1, maxLength: 2 },
-);
-
-const peerArb: fc.Arbitrary<Peer> = fc
-  .tuple(
-    fc.oneof(
-      fc.record({ tenant: fc.constantFrom(...PEER_TENANTS) }, { requiredKeys: ['tenant'] }),
-      fc.record({ namespaces: fc.subarray([...NS_NAMES, 'kube-system', 'ext'], { minLength: 1 }) }),
-      fc.record({ namespaceSelector: selectorArb }),
-      fc.record({ cidr: fc.constantFrom(...CIDRS), except: fc.subarray(['10.0.1.0/24', '169.254.0.0/16']), allowCloudMetadata: fc.boolean() }, { requiredKeys: ['cidr'] }),
-    ),
-    fc.option(podSelectorArb, { nil: undefined }),
-    fc.option(portsArb, { nil: undefined }),
-  )
-  .map(([kind, podSelector, ports]) => {
-    const peer: Peer = { ...kind };
-    // Keep only excepts strictly inside the cidr, as the schema demands.
-    if (peer.cidr !== undefined) {
-      const outer = parseCidr(peer.cidr);
-      peer.except = (peer.except ?? []).filter((e) => {
-        const inner = parseCidr(e);
-        return outer !== null && inner !== null && inner.family === outer.family && inner.prefix > outer.prefix && cidrContainsIP(outer, { family: inner.family, value: inner.base });
-      });
-      if (peer.except.length === 0) delete peer.except;
-    } else if (podSelector !== undefined) {
-      peer.podSelector = podSelector;
-    }
-    if (ports !== undefined) peer.ports = ports;
-    return peer;
-  });
-
-const specArb: fc.Arbitrary<TenantIsolationSpec> = fc
-  .record(
-    {
-      namespaces: fc.subarray([...NS_NAMES, 'ghost', 'kube-system'], { minLength: 1 }),
-      namespaceSelector: selectorArb,
-      labelMembership: fc.boolean(),
-      mode: fc.constantFrom('Enforce', 'Enforce', 'Audit') as fc.Arbitrary<'Enforce' | 'Audit'>,
-      ingress: fc.record({ from: fc.array(peerArb, { maxLength: 2 }) }),
-      egress: fc.record({ to: fc.array(peerArb, { maxLength: 2 }), dns: fc.boolean() }, { requiredKeys: [] }),
-      exposures: fc.uniqueArray(fc.record({ name: fc.constantFrom(...EXPOSURES), from: fc.array(peerArb, { minLength: 1, maxLength: 2 }), ports: portsArb }, { requiredKeys: ['name', 'from'] }), {
-        selector: (e) => e.name,
-        maxLength: 2,
-      }),
-    },
-    { requiredKeys: [] },
-  );
-
-interface Cluster {
-  input: CompileInput;
-  pods: Pod[];
-  namespaces: Namespace[];
-}
-
-const clusterArb: fc.Arbitrary<Cluster> = fc
-  .record({
-    tenants: fc.uniqueArray(fc.record({ name: fc.constantFrom(...TENANT_NAMES), spec: specArb }), { selector: (t) => t.name, minLength: 1, maxLength: 3 }),
-    nsLabels: fc.tuple(
-      ...NS_NAMES.map(() =>
-        fc.record({ team: fc.constantFrom('red', 'blue'), 'netfence.dev/tenant': fc.constantFrom(...TENANT_NAMES) }, { requiredKeys: [] }),
-      ),
-    ),
-    podsPerNs: fc.tuple(...NS_NAMES.map(() => fc.array(fc.record({ app: fc.constantFrom('a', 'b'), expose: fc.constantFrom(undefined, 'web', 'metrics') }), { maxLength: 2 }))),
-  })
-  .map(({ tenants, nsLabels, podsPerNs }) => {
-    const namespaces: Namespace[] = [
-      ...NS_NAMES.map((name, i) => ({ apiVersion: 'v1' as const, kind: 'Namespace' as const, metadata: { name, labels: nsLabels[i] as Record<string, string> } })),
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-system', labels: {} } },
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ext', labels: { team: 'red' } } },
-    ];
-    const pods: Pod[] = [
-      { apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'kube-system', name: 'dns', labels: { 'k8s-app': 'kube-dns' } }, status: { podIP: '10.0.9.1' } },
-      { apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'ext', name: 'x', labels: { app: 'a' } }, status: { podIP: '10.0.9.2' } },
-    ];
-    NS_NAMES.forEach((nsName, i) => {
-      (podsPerNs[i] ?? []).forEach((p, j) => {
-        const labels: Record<string, string> = { app: p.app };
-        if (p.expose !== undefined) labels[`netfence.dev/expose-${p.expose}`] = 'true';
-        pods.push({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: nsName, name: `p${j}`, labels }, status: { podIP: `10.0.${i + 1}.${j + 5}` } });
-      });
-    });
-    const tis: TenantIsolation[] = tenants.map((t) => ({ apiVersion: 'netfence.dev/v1alpha1', kind: 'TenantIsolation', metadata: { name: t.name, uid: `uid-${t.name}` }, spec: t.spec }));
-    const input: CompileInput = deepFreeze({
-      tenants: tis,
-      namespaces,
-      pods: pods.map((p) => ({ namespace: p.metadata.namespace, name: p.metadata.name, labels: p.metadata.labels ?? {} })),
-      settings: defaultSettings(),
-    });
-    return { input, pods: deepFreeze(pods), namespaces: deepFreeze(namespaces) };
-  });
 
 /** Ownership derived from the result; conflicts are tested by their own property. */
 function tenantOfNamespace(result: CompileResult): Map<string, { name: string; mode: string }> {

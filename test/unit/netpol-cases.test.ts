@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Namespace, NetworkPolicy, Pod, Protocol } from '../../src/api/k8s.js';
+import { buildReachability, classOfEndpoint } from '../../src/analysis/reachability.js';
 import { buildEvaluator, formatEndpoint, parseEndpoint, type ClusterModel } from '../../src/evaluator/index.js';
 
 const EXPECTED_FIXTURES = 91;
@@ -83,10 +84,28 @@ function mismatches(f: Fixture): string[] {
       );
     }
   }
+  return capped(out);
+}
+
+function capped(out: string[]): string[] {
   if (out.length > MAX_LISTED_MISMATCHES) {
     return [...out.slice(0, MAX_LISTED_MISMATCHES), `... and ${out.length - MAX_LISTED_MISMATCHES} more`];
   }
   return out;
+}
+
+/** The same for the class-based reachability analysis behind check and matrix (no tenants). */
+function analysisMismatches(f: Fixture): string[] {
+  const reach = buildReachability(toModel(f), { tenants: new Map(), tenantOf: new Map() });
+  const out: string[] = [];
+  for (const e of f.expectations) {
+    const p = reach.pair(classOfEndpoint(reach, parseEndpoint(e.from)), classOfEndpoint(reach, parseEndpoint(e.to)));
+    const allowed = p.allowed.has(e.protocol, e.port);
+    if (allowed !== e.allowed) {
+      out.push(`${e.from} -> ${e.to} ${e.port}/${e.protocol}: expected ${e.allowed ? 'allowed' : 'denied'}, analysis allows ${p.allowed.format()}`);
+    }
+  }
+  return capped(out);
 }
 
 if (!existsSync(casesDir)) {
@@ -109,6 +128,12 @@ if (!existsSync(casesDir)) {
 
     test.each(fixtures.map((f) => [f.name, f] as const))('%s', (_name, fixture) => {
       expect(mismatches(fixture)).toEqual([]);
+    });
+  });
+
+  describe('the reachability analysis agrees with every upstream NetworkPolicy case', () => {
+    test.each(fixtures.map((f) => [f.name, f] as const))('%s', (_name, fixture) => {
+      expect(analysisMismatches(fixture)).toEqual([]);
     });
   });
 
