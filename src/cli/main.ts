@@ -5,6 +5,7 @@ import { UsageError } from './args.js';
 import { EXIT, type CliIO } from './common.js';
 import { check, CHECK_HELP } from './check.js';
 import { explain, EXPLAIN_HELP } from './explain.js';
+import { matrix, MATRIX_HELP } from './matrix.js';
 import { render, RENDER_HELP } from './render.js';
 import { run, RUN_HELP } from './run.js';
 
@@ -15,6 +16,7 @@ Commands:
   render    print the NetworkPolicies netfence maintains for the given manifests (offline)
   check     prove that no path crosses a tenant's fence undeclared (exit 1 when one does)
   matrix    the reachability picture, tenant by tenant and namespace by namespace
+  matrix    the reachability picture, tenant by tenant and namespace by namespace
   explain   which policies allow or deny one path, and the verdict
 
 Run \`netfence COMMAND --help\` for a command's flags.
@@ -24,6 +26,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[], io: CliIO) => nu
   run: { run, help: RUN_HELP },
   render: { run: render, help: RENDER_HELP },
   check: { run: check, help: CHECK_HELP },
+  matrix: { run: matrix, help: MATRIX_HELP },
   explain: { run: explain, help: EXPLAIN_HELP },
 };
 
