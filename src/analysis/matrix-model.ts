@@ -34,7 +34,7 @@ export interface MatrixCell {
    * port; `some`: some pairs do; `none`: no pair does.
    */
   reach: 'all' | 'some' | 'none';
-  /** The ports allowed on at least one pair, e.g. `any`, `TCP 443`, `TCP 53, UDP 53`; empty when none. */
+  /** The ports allowed on at least one pair, e.g. `any`, `TCP 443`, `TCP 53; UDP 53`; empty when none. */
   ports: string;
   fence: CellFence;
 }
