@@ -7,21 +7,14 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { POLICY_NAMES, TENANT_LABEL } from '../../src/api/constants.js';
 import { isApiError, resourcePath, RESOURCES } from '../../src/kube/client.js';
 import { isUnavailable, provideBinaries } from '../control-plane/binaries.js';
 import { startControlPlane, type ControlPlane } from '../control-plane/control-plane.js';
 import { runNetfence } from '../fixtures/cli.js';
-import { apply, describeWithControlPlane, readManifests, uniqueName } from './support/cluster.js';
+import { apply, describeWithControlPlane, kubeConfig, readManifests, uniqueName } from './support/cluster.js';
 import { installForOperator, OPERATOR_NAMESPACE, runOperator, World, type RunningOperator } from './support/operator.js';
-
-function kubeConfig(file: string): KubeConfig {
-  const config = new KubeConfig();
-  config.loadFromFile(file);
-  return config;
-}
 
 /** A kubeconfig for ServiceAccount `name`, with a token the API server minted for it. */
 async function serviceAccountKubeconfig(admin: World, adminFile: string, name: string, dir: string): Promise<string> {

@@ -5,20 +5,13 @@
  * older resourceVersions get 410 Gone: the operator must relist and converge, and nothing
  * already in place may be deleted because reads failed meanwhile.
  */
-import { KubeConfig } from '@kubernetes/client-node';
 import { POLICY_NAMES, TENANT_LABEL } from '../../src/api/constants.js';
 import { isUnavailable, provideBinaries } from '../control-plane/binaries.js';
 import { startControlPlane, type ControlPlane } from '../control-plane/control-plane.js';
-import { describeWithControlPlane, uniqueName } from './support/cluster.js';
+import { describeWithControlPlane, kubeConfig, uniqueName } from './support/cluster.js';
 import { condition, installForOperator, runOperator, scrapeMetrics, sumOf, World, type RunningOperator } from './support/operator.js';
 
 const BASE = [POLICY_NAMES.defaultDeny, POLICY_NAMES.dns, POLICY_NAMES.sameTenant].sort();
-
-function kubeConfig(file: string): KubeConfig {
-  const config = new KubeConfig();
-  config.loadFromFile(file);
-  return config;
-}
 
 async function metric(port: number, name: string, labels: string[] = []): Promise<number> {
   return sumOf(await scrapeMetrics(port), name, labels);

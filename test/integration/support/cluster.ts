@@ -43,7 +43,7 @@ export function cluster(): Cluster {
   return { state, admin: kubeConfig(state.admin.kubeconfig), operator: kubeConfig(state.operator.kubeconfig) };
 }
 
-function kubeConfig(file: string): KubeConfig {
+export function kubeConfig(file: string): KubeConfig {
   const config = new KubeConfig();
   config.loadFromFile(file);
   return config;
