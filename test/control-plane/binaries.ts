@@ -1,7 +1,9 @@
 /**
- * Where the kube-apiserver and etcd binaries come from.
+ * Where the kube-apiserver, etcd and kubectl binaries come from (kubectl, of the same
+ * release, applies config/ with its built-in kustomize in the install test).
  *
- * 1. `KUBEBUILDER_ASSETS` names a folder holding both: use them as they are.
+ * 1. `KUBEBUILDER_ASSETS` names a folder holding all three (envtest's assets do): use them
+ *    as they are.
  * 2. Otherwise a cache outside the repo, keyed by the pinned versions and the wrapper
  *    module's content: `${XDG_CACHE_HOME:-$HOME/.cache}/netfence/control-plane/<key>/`.
  * 3. Otherwise, when the machine has Go, build both from the Go module proxy with the
@@ -26,6 +28,7 @@ const MIN_GO_MINOR = 24;
 
 const APISERVER_PACKAGE = 'k8s.io/kubernetes/cmd/kube-apiserver';
 const ETCD_PACKAGE = 'go.etcd.io/etcd/server/v3';
+const KUBECTL_PACKAGE = 'k8s.io/kubernetes/cmd/kubectl';
 
 /** The releases the wrapper go.mod pins: the one place they are written down. */
 export interface PinnedVersions {
@@ -59,6 +62,7 @@ function ldflags(versions: PinnedVersions): string {
 export interface Binaries {
   kubeApiserver: string;
   etcd: string;
+  kubectl: string;
   /** Where they came from, for log lines: `KUBEBUILDER_ASSETS=...`, `cache ...`, `built ...`. */
   origin: string;
 }
@@ -78,7 +82,7 @@ export type Log = (line: string) => void;
 
 export const HOW_TO_PROVIDE =
   'install Go >= 1.24 (the first run builds kube-apiserver and etcd from the Go module proxy into ' +
-  '~/.cache/netfence, several minutes once) or set KUBEBUILDER_ASSETS to a folder holding kube-apiserver and etcd';
+  '~/.cache/netfence, several minutes once) or set KUBEBUILDER_ASSETS to a folder holding kube-apiserver, etcd and kubectl';
 
 const defaultLog: Log = (line) => process.stderr.write(`[control-plane] ${line}\n`);
 
@@ -109,7 +113,7 @@ export async function provideBinaries(options: ProvideOptions = {}): Promise<Bin
       if (builtMeanwhile) return builtMeanwhile;
       await build({ go, goVersion: goVersion.text, moduleDir, target, env, log });
       const built = fromFolder(target, `built ${target}`);
-      if (!built) throw new Error(`build finished but ${target} lacks kube-apiserver or etcd`);
+      if (!built) throw new Error(`build finished but ${target} lacks kube-apiserver, etcd or kubectl`);
       return built;
     },
     { onWait: (pid) => log(`waiting for another process (pid ${pid ?? '?'}) that is building into ${target}`) },
@@ -122,14 +126,15 @@ export function isUnavailable(value: Binaries | Unavailable): value is Unavailab
 
 function fromAssets(folder: string): Binaries {
   const found = fromFolder(resolve(folder), `KUBEBUILDER_ASSETS=${folder}`);
-  if (!found) throw new Error(`KUBEBUILDER_ASSETS=${folder} does not hold executable kube-apiserver and etcd files`);
+  if (!found) throw new Error(`KUBEBUILDER_ASSETS=${folder} does not hold executable kube-apiserver, etcd and kubectl files`);
   return found;
 }
 
 function fromFolder(folder: string, origin: string): Binaries | undefined {
   const kubeApiserver = join(folder, 'kube-apiserver');
   const etcd = join(folder, 'etcd');
-  return isExecutable(kubeApiserver) && isExecutable(etcd) ? { kubeApiserver, etcd, origin } : undefined;
+  const kubectl = join(folder, 'kubectl');
+  return [kubeApiserver, etcd, kubectl].every(isExecutable) ? { kubeApiserver, etcd, kubectl, origin } : undefined;
 }
 
 function isExecutable(path: string): boolean {
@@ -210,12 +215,12 @@ async function build(request: BuildRequest): Promise<void> {
   };
   const started = Date.now();
   log(
-    `building kube-apiserver ${versions.kubernetes} and etcd ${versions.etcd} with ${goVersion} from the Go module proxy ` +
+    `building kube-apiserver and kubectl ${versions.kubernetes} and etcd ${versions.etcd} with ${goVersion} from the Go module proxy ` +
       `(first time only: several minutes); output goes to ${target}`,
   );
   try {
     log('resolving packages and downloading modules...');
-    const listed = await runGo(go, ['list', '-deps', '-f', '{{if not .Standard}}{{.ImportPath}}{{end}}', APISERVER_PACKAGE, ETCD_PACKAGE], {
+    const listed = await runGo(go, ['list', '-deps', '-f', '{{if not .Standard}}{{.ImportPath}}{{end}}', APISERVER_PACKAGE, ETCD_PACKAGE, KUBECTL_PACKAGE], {
       cwd: moduleDir,
       env,
       log,
@@ -223,7 +228,7 @@ async function build(request: BuildRequest): Promise<void> {
     });
     const expected = new Set(listed.stdout.split('\n').filter(Boolean));
     log(`compiling ${expected.size} packages and the standard library (${elapsed(started)} so far)`);
-    await runGo(go, ['build', '-v', '-trimpath', `-ldflags=${ldflags(versions)}`, '-o', staging + '/', APISERVER_PACKAGE, ETCD_PACKAGE], {
+    await runGo(go, ['build', '-v', '-trimpath', `-ldflags=${ldflags(versions)}`, '-o', staging + '/', APISERVER_PACKAGE, ETCD_PACKAGE, KUBECTL_PACKAGE], {
       cwd: moduleDir,
       env,
       log,
@@ -239,7 +244,7 @@ async function build(request: BuildRequest): Promise<void> {
     );
     rmSync(target, { recursive: true, force: true });
     renameSync(staging, target);
-    log(`built kube-apiserver and etcd in ${elapsed(started)}`);
+    log(`built kube-apiserver, etcd and kubectl in ${elapsed(started)}`);
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
     throw error;

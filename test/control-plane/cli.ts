@@ -88,7 +88,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     case 'binaries': {
       const binaries = await binariesOrFail();
-      process.stdout.write(`kube-apiserver: ${binaries.kubeApiserver}\netcd: ${binaries.etcd}\n(${binaries.origin})\n`);
+      process.stdout.write(`kube-apiserver: ${binaries.kubeApiserver}\netcd: ${binaries.etcd}\nkubectl: ${binaries.kubectl}\n(${binaries.origin})\n`);
       return 0;
     }
     default:
