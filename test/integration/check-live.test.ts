@@ -4,32 +4,16 @@
  * open before the operator runs, proven closed once it has converged, and failing again when
  * someone adds a policy that opens a tenant.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
 import { POLICY_NAMES, TENANT_LABEL } from '../../src/api/constants.js';
 import { isApiError, resourcePath, RESOURCES } from '../../src/kube/client.js';
-import { isUnavailable, provideBinaries } from '../control-plane/binaries.js';
-import { startControlPlane, type ControlPlane } from '../control-plane/control-plane.js';
+import type { ControlPlane } from '../control-plane/control-plane.js';
 import { runNetfence } from '../fixtures/cli.js';
 import { apply, describeWithControlPlane, kubeConfig, readManifests, uniqueName } from './support/cluster.js';
+import { privateControlPlane, serviceAccountKubeconfig } from './support/identities.js';
 import { installForOperator, OPERATOR_NAMESPACE, runOperator, World, type RunningOperator } from './support/operator.js';
-
-/** A kubeconfig for ServiceAccount `name`, with a token the API server minted for it. */
-async function serviceAccountKubeconfig(admin: World, adminFile: string, name: string, dir: string): Promise<string> {
-  await admin.api.request({ method: 'POST', path: resourcePath({ group: '', version: 'v1', plural: 'serviceaccounts', namespaced: true }, { namespace: OPERATOR_NAMESPACE }), body: { metadata: { name } } });
-  const minted = await admin.api.request<{ status: { token: string } }>({
-    method: 'POST',
-    path: `/api/v1/namespaces/${OPERATOR_NAMESPACE}/serviceaccounts/${name}/token`,
-    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } },
-  });
-  const config = parse(readFileSync(adminFile, 'utf8')) as { users: { name: string; user: Record<string, unknown> }[] };
-  for (const u of config.users) u.user = { token: minted.status.token };
-  const file = join(dir, `${name}.kubeconfig`);
-  writeFileSync(file, stringify(config), { mode: 0o600 });
-  return file;
-}
 
 async function createPod(admin: World, namespace: string, name: string, labels: Record<string, string>): Promise<void> {
   await admin.api.request({
@@ -47,15 +31,13 @@ describeWithControlPlane('netfence check --live on a real API server', () => {
   let op: RunningOperator | undefined;
 
   beforeAll(async () => {
-    const binaries = await provideBinaries({ log: () => undefined });
-    if (isUnavailable(binaries)) throw new Error(`no control-plane binaries: ${binaries.unavailable}`);
-    plane = await startControlPlane({ binaries, log: () => undefined });
-    const world = { admin: kubeConfig(plane.adminKubeconfig), operator: kubeConfig(plane.operatorKubeconfig) };
-    admin = new World(world.admin);
+    const started = await privateControlPlane();
+    ({ plane, admin } = started);
+    const world = started.world;
     await installForOperator(world);
     const dir = mkdtempSync(join(tmpdir(), 'netfence-auditor-'));
-    auditor = await serviceAccountKubeconfig(admin, plane.adminKubeconfig, 'auditor', dir);
-    nobody = await serviceAccountKubeconfig(admin, plane.adminKubeconfig, 'nobody', dir);
+    auditor = await serviceAccountKubeconfig(admin, plane.adminKubeconfig, { namespace: OPERATOR_NAMESPACE, name: 'auditor' }, dir);
+    nobody = await serviceAccountKubeconfig(admin, plane.adminKubeconfig, { namespace: OPERATOR_NAMESPACE, name: 'nobody' }, dir);
     const role = readManifests('config/rbac/auditor_role.yaml')[0];
     if (role?.kind !== 'ClusterRole') throw new Error('config/rbac/auditor_role.yaml holds no ClusterRole');
     await apply(world.admin, {

@@ -20,6 +20,7 @@ import {
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { readState, type ControlPlaneState } from '../../control-plane/supervisor.js';
+import { kustomizeBuild } from '../../fixtures/kustomize.js';
 import { CONTROL_PLANE_DIR_ENV, CONTROL_PLANE_SKIP_ENV } from './env.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -62,10 +63,9 @@ export function readManifests(relativePath: string): KubernetesObject[] {
     .filter((object): object is KubernetesObject => object !== null && typeof object === 'object');
 }
 
-/** The objects of a kustomize folder without overlays: its `resources`, in order. */
+/** The objects of a kustomize folder of the repo (see test/fixtures/kustomize.ts), in order. */
 export function readKustomization(relativeDir: string): KubernetesObject[] {
-  const [kustomization] = readManifests(join(relativeDir, 'kustomization.yaml')) as [{ resources?: string[] }?];
-  return (kustomization?.resources ?? []).flatMap((file) => readManifests(join(relativeDir, file)));
+  return kustomizeBuild(join(REPO_ROOT, relativeDir)) as KubernetesObject[];
 }
 
 /** Server-side apply, forcing ownership: what `kubectl apply --server-side --force-conflicts` does. */
