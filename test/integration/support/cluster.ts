@@ -11,17 +11,20 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  ApiException,
   KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
   Watch,
   type KubernetesObject,
 } from '@kubernetes/client-node';
+import { messageOf, statusOf } from '../../fixtures/api-errors.js';
 import { parseAllDocuments } from 'yaml';
 import { readState, type ControlPlaneState } from '../../control-plane/supervisor.js';
 import { kustomizeBuild } from '../../fixtures/kustomize.js';
 import { CONTROL_PLANE_DIR_ENV, CONTROL_PLANE_SKIP_ENV } from './env.js';
+
+/** Re-exported for the suites: how failed client-node calls read. */
+export { messageOf, statusOf };
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -71,25 +74,6 @@ export function readKustomization(relativeDir: string): KubernetesObject[] {
 /** Server-side apply, forcing ownership: what `kubectl apply --server-side --force-conflicts` does. */
 export async function apply<T extends KubernetesObject>(config: KubeConfig, object: T, fieldManager = 'netfence-test'): Promise<T> {
   return KubernetesObjectApi.makeApiClient(config).patch(object, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply);
-}
-
-/** The HTTP status of a failed API call, or undefined when `error` is not one. */
-export function statusOf(error: unknown): number | undefined {
-  return error instanceof ApiException ? error.code : undefined;
-}
-
-/** The Status message the API server sent with a failed call. */
-export function messageOf(error: unknown): string {
-  if (!(error instanceof ApiException)) return String(error);
-  const body: unknown = error.body;
-  if (typeof body === 'string') {
-    try {
-      return (JSON.parse(body) as { message?: string }).message ?? body;
-    } catch {
-      return body;
-    }
-  }
-  return (body as { message?: string } | undefined)?.message ?? error.message;
 }
 
 /** Resolves with the rejection of `call`; fails when `call` succeeds. */
