@@ -20,3 +20,4 @@ rm -rf "$app/node_modules/@types" "$app/node_modules/.package-lock.json"
 find "$app/node_modules" -depth -type d -empty -delete
 cp -R bin "$app/bin"
 cp -R dist/src "$app/dist/src"
+find "$app/dist" -name '*.map' -type f -delete

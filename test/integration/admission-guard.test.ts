@@ -95,7 +95,7 @@ describeWithControlPlane('the admission guard (config/admission) on a real API s
       metadata: { name: 'tenant-writer' },
       rules: [
         { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'create', 'update', 'patch'] },
-        { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['get', 'list', 'create', 'update', 'patch', 'delete'] },
+        { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['get', 'list', 'create', 'update', 'patch', 'delete', 'deletecollection'] },
       ],
     } as never);
     const bind = (name: string, role: string, namespace: string, subject: string) =>
@@ -207,19 +207,30 @@ describeWithControlPlane('the admission guard (config/admission) on a real API s
       expect(await attempt(() => deletePolicy(garbageCollector, ns, 'netfence-allow-egress'))).toBe('ok');
     });
 
-    test('the namespace controller may delete one only once its namespace is terminating', async () => {
+    test('the namespace controller, and no one else, may delete one once its namespace is terminating', async () => {
       await createNamespace(admin.api, 'leaving', { [TENANT_LABEL]: 'bank' });
       await createPolicy(operator, 'leaving', 'netfence-default-deny', MANAGED);
+      await createPolicy(operator, 'leaving', 'netfence-allow-dns', MANAGED);
       expect(await attempt(() => deletePolicy(namespaceController, 'leaving', 'netfence-default-deny'))).toEqual(refusedByGuard(POLICY_REFUSAL('delete')));
       // No namespace controller runs here: the namespace stays Terminating with its policy.
       await admin.api.request({ method: 'DELETE', path: resourcePath(RESOURCES.namespaces, { name: 'leaving' }) });
-      // Once it terminates, a delete passes the guard (whoever RBAC lets delete it: here the
-      // namespace controller, which empties the namespace).
+      // Once it terminates, the namespace controller may empty it; a tenant still may not.
       await admin.until(
         'the guard sees the namespace terminating',
         () => attempt(() => deletePolicy(namespaceController, 'leaving', 'netfence-default-deny')),
         (result) => result === 'ok',
       );
+      expect(await attempt(() => deletePolicy(tenant, 'leaving', 'netfence-allow-dns'))).toEqual(refusedByGuard(POLICY_REFUSAL('delete')));
+    });
+
+    test('a deletecollection is checked item by item: the managed policies stay', async () => {
+      await createPolicy(operator, ns, 'netfence-expose-web', MANAGED);
+      const result = await attempt(() => tenant.request({ method: 'DELETE', path: resourcePath(RESOURCES.networkPolicies, { namespace: ns }) }));
+      // The API server reports an item's refusal without the item's name, and with the
+      // failed expression rather than the guard's message.
+      expect(result).toEqual(refusedByGuard(/ValidatingAdmissionPolicy 'netfence-guard' with binding 'netfence-guard' denied request/));
+      const left = await admin.policyNames(ns);
+      expect(left).toContain('netfence-expose-web');
     });
   });
 });
