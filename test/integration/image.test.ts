@@ -14,11 +14,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TENANT_LABEL, POLICY_NAMES } from '../../src/api/constants.js';
-import type { ControlPlane } from '../control-plane/control-plane.js';
+import { freePorts, type ControlPlane } from '../control-plane/control-plane.js';
 import { describeWithControlPlane, eventually, REPO_ROOT } from './support/cluster.js';
 import { isCi } from './support/env.js';
 import { kubectl, privateControlPlane, type PrivatePlane } from './support/identities.js';
@@ -37,17 +36,6 @@ const why = missingTools();
 if (why && isCi()) throw new Error(`CI=true and the image rehearsal cannot run: ${why}`);
 if (why) process.stderr.write(`!!! SKIPPING the image rehearsal (test/integration/image.test.ts): ${why} !!!\n`);
 const describeRehearsal = why ? describe.skip : describeWithControlPlane;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /** `argv` run as 65532:65532 with / (and every mount under it) read-only, in an empty environment. */
 function asImageWould(argv: readonly string[], env: Record<string, string>): string[] {
@@ -135,8 +123,7 @@ describeRehearsal('the image, rehearsed: scripts/image-root.sh as uid 65532 on a
       const applied = kubectl(started.binaries, plane.adminKubeconfig, ['apply', '--server-side', '-k', folder]);
       if (applied.code !== 0) throw new Error(`kubectl apply -k ${folder}: ${applied.stderr}`);
     }
-    const health = await freePort();
-    const metrics = await freePort();
+    const [health = 0, metrics = 0] = await freePorts(2);
     const [command, args] = splitCommand(
       asImageWould(
         [process.execPath, join(app, 'bin', 'netfence.js'), 'run', '--kubeconfig', kubeconfig, '--bind-address', '127.0.0.1', '--health-port', String(health), '--metrics-port', String(metrics)],

@@ -14,17 +14,11 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { DEFAULT_LEASE_NAME, MANAGED_BY_LABEL, POLICY_NAMES, REASON, TENANT_LABEL } from '../../src/api/constants.js';
 import { kubeClient, RESOURCES, resourcePath } from '../../src/kube/client.js';
 import type { ControlPlane } from '../control-plane/control-plane.js';
+import type { Manifest } from '../fixtures/kustomize.js';
 import { runNetfence } from '../fixtures/cli.js';
 import { describeWithControlPlane, eventually } from './support/cluster.js';
 import { kubectl, privateControlPlane, type PrivatePlane } from './support/identities.js';
 import { condition, runOperator, type RunningOperator } from './support/operator.js';
-
-interface Manifest {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string };
-  spec?: Record<string, unknown>;
-}
 
 interface Deployment extends Manifest {
   spec: {
