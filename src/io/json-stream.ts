@@ -33,7 +33,6 @@ function stringEnd(text: string, p: number, end: number): number {
   throw new JsonSyntaxError('a string that never ends', p);
 }
 
-const STRUCTURE = /["{}[\]]/g;
 const SCALAR_END = /[\s,}\]{["]/g;
 
 /** The end (exclusive) of the JSON value starting at `p`; the value itself is not checked. */
@@ -47,25 +46,15 @@ export function valueEnd(text: string, p: number, end = text.length): number {
     if (e === p) throw new JsonSyntaxError(`unexpected ${JSON.stringify(text[p] ?? 'end of input')}`, p);
     return e;
   }
-  const stack: number[] = [];
-  STRUCTURE.lastIndex = p;
-  for (;;) {
-    const m = STRUCTURE.exec(text);
-    if (m === null || m.index >= end) throw new JsonSyntaxError(`${c === 123 ? 'an object' : 'a list'} that never closes`, p);
-    const q = m.index;
+  // Brackets are only counted: a mismatch inside is left to JSON.parse, which reports it.
+  let depth = 0;
+  for (let q = p; q < end; q++) {
     const ch = text.charCodeAt(q);
-    if (ch === 34) {
-      STRUCTURE.lastIndex = stringEnd(text, q, end);
-      continue;
-    }
-    if (ch === 123 || ch === 91) {
-      stack.push(ch);
-      continue;
-    }
-    const open = stack.pop();
-    if (open !== (ch === 125 ? 123 : 91)) throw new JsonSyntaxError(`unexpected ${JSON.stringify(text[q])}`, q);
-    if (stack.length === 0) return q + 1;
+    if (ch === 34) q = stringEnd(text, q, end) - 1;
+    else if (ch === 123 || ch === 91) depth++;
+    else if ((ch === 125 || ch === 93) && --depth === 0) return q + 1;
   }
+  throw new JsonSyntaxError(`${c === 123 ? 'an object' : 'a list'} that never closes`, p);
 }
 
 /** Counts line breaks in [from, to). */
@@ -91,23 +80,36 @@ export interface Member {
   key: string;
   start: number;
   end: number;
+  /** For the member named by `listKey`, when its value is a list: its elements. */
+  elements?: { start: number; end: number }[];
 }
 
-/** The members of the object at `p`: keys and the ranges of their values. */
-export function objectMembers(text: string, p: number, end: number): Member[] {
+/**
+ * The members of the object at `p`: keys and the ranges of their values. The elements of
+ * the list under `listKey` are found in the same pass (a List's `items` is read once).
+ */
+export function objectMembers(text: string, p: number, end: number, listKey?: string): Member[] {
   const out: Member[] = [];
   let q = skipWhitespace(text, p + 1, end);
   if (text.charCodeAt(q) === 125) return out;
   for (;;) {
     if (text.charCodeAt(q) !== 34) throw new JsonSyntaxError('expected a quoted key', q);
     const ke = stringEnd(text, q, end);
-    const key = JSON.parse(text.slice(q, ke)) as string;
+    const raw = text.slice(q + 1, ke - 1);
+    const key = raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw;
     q = skipWhitespace(text, ke, end);
     if (text.charCodeAt(q) !== 58) throw new JsonSyntaxError('expected ":" after a key', q);
     const vs = skipWhitespace(text, q + 1, end);
-    const ve = valueEnd(text, vs, end);
-    out.push({ key, start: vs, end: ve });
-    q = skipWhitespace(text, ve, end);
+    if (key === listKey && text.charCodeAt(vs) === 91) {
+      const elements = listElements(text, vs, end);
+      const ve = skipWhitespace(text, elements[elements.length - 1]?.end ?? vs + 1, end) + 1;
+      out.push({ key, start: vs, end: ve, elements });
+      q = skipWhitespace(text, ve, end);
+    } else {
+      const ve = valueEnd(text, vs, end);
+      out.push({ key, start: vs, end: ve });
+      q = skipWhitespace(text, ve, end);
+    }
     const c = text.charCodeAt(q);
     if (c === 125) return out;
     if (c !== 44) throw new JsonSyntaxError('expected "," or "}"', q);
@@ -155,21 +157,43 @@ export function locateJson(text: string, p: number, end: number, path: readonly 
   return at;
 }
 
-/** The first key given twice in one object anywhere inside the value at `p`, with its offset. */
-export function duplicateKey(text: string, p: number, end: number, path: (string | number)[] = []): { path: (string | number)[]; offset: number } | undefined {
-  const c = text.charCodeAt(p);
-  if (c === 123) {
-    const seen = new Set<string>();
-    for (const m of objectMembers(text, p, end)) {
-      if (seen.has(m.key)) return { path: [...path, m.key], offset: m.start };
-      seen.add(m.key);
-      const inner = duplicateKey(text, m.start, m.end, [...path, m.key]);
-      if (inner !== undefined) return inner;
-    }
-  } else if (c === 91) {
-    for (const [i, el] of listElements(text, p, end).entries()) {
-      const inner = duplicateKey(text, el.start, el.end, [...path, i]);
-      if (inner !== undefined) return inner;
+/**
+ * The first key given twice in one object anywhere inside the value at `p`: its path and
+ * the offset of the second one. One pass over the text.
+ */
+export function duplicateKey(text: string, p: number, end: number): { path: (string | number)[]; offset: number } | undefined {
+  // One entry per open container: the keys seen (objects) or null (lists); `path` holds the
+  // key or index under which each level sits.
+  const keys: (Set<string> | null)[] = [];
+  const path: (string | number)[] = [];
+  let expectKey = false;
+  for (let q = p; q < end; q++) {
+    const ch = text.charCodeAt(q);
+    if (ch === 34) {
+      const e = stringEnd(text, q, end);
+      const level = keys[keys.length - 1];
+      if (expectKey && level) {
+        const raw = text.slice(q + 1, e - 1);
+        const key = raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw;
+        if (level.has(key)) return { path: [...path.slice(0, keys.length - 1), key], offset: q };
+        level.add(key);
+        path[keys.length - 1] = key;
+        expectKey = false;
+      }
+      q = e - 1;
+    } else if (ch === 123) {
+      keys.push(new Set());
+      expectKey = true;
+    } else if (ch === 91) {
+      keys.push(null);
+      path[keys.length - 1] = 0;
+    } else if (ch === 125 || ch === 93) {
+      keys.pop();
+      path.length = keys.length;
+      if (keys.length === 0) return undefined;
+    } else if (ch === 44) {
+      if (keys[keys.length - 1] === null) path[keys.length - 1] = (path[keys.length - 1] as number) + 1;
+      else expectKey = true;
     }
   }
   return undefined;

@@ -22,6 +22,7 @@ import { GiveUp, locateFast, readFast, TooLarge, type ItemStart } from './yaml-f
 import { readFull } from './yaml-full.js';
 import { isRecord } from '../core/objects.js';
 import { API_VERSION, KIND } from '../api/constants.js';
+import { formatPath } from '../api/validate.js';
 
 export interface Source {
   file: string;
@@ -118,7 +119,7 @@ function strictCheck(text: string, start: number, end: number, line: number, val
   if (!isRecord(value) || !STRICT_KINDS.has(`${String(value.apiVersion)}/${String(value.kind)}`)) return true;
   const dup = duplicateKey(text, start, end);
   if (dup === undefined) return true;
-  c.problem(line + countLines(text, start, dup.offset), `duplicate field ${JSON.stringify(dup.path.join('.'))}`);
+  c.problem(line + countLines(text, start, dup.offset), `duplicate field ${JSON.stringify(formatPath(dup.path))}`);
   return false;
 }
 
@@ -135,12 +136,11 @@ function jsonObject(text: string, start: number, end: number, line: number, c: C
     if (strictCheck(text, start, end, line, value, c)) c.add(slim(value), line, jsonLineOf(text, start, end, line));
     return;
   }
-  const members = objectMembers(text, start, end);
+  const members = objectMembers(text, start, end, 'items');
   const kindMember = members.find((m) => m.key === 'kind');
   const kind = kindMember !== undefined ? parseValue(text, kindMember.start, kindMember.end) : undefined;
-  const items = members.find((m) => m.key === 'items');
-  if (typeof kind === 'string' && kind.endsWith('List') && items !== undefined && text.charCodeAt(items.start) === 91) {
-    const elements = listElements(text, items.start, items.end);
+  const elements = members.find((m) => m.key === 'items')?.elements;
+  if (typeof kind === 'string' && kind.endsWith('List') && elements !== undefined) {
     jsonItems(text, elements, line + countLines(text, start, elements[0]?.start ?? start), c);
     return;
   }

@@ -144,6 +144,11 @@ describe('JSON streams', () => {
     expect(problems(text, 'in.json')).toEqual(['in.json:4: duplicate field "spec.ingress"']);
   });
 
+  test('a duplicate key deep in a list names its path', () => {
+    const text = '{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "p", "namespace": "a"},\n "spec": {"podSelector": {}, "ingress": [{}, {"from": [], "ports": [],\n "from": [{"podSelector": {}}]}]}}';
+    expect(problems(text, 'in.json')).toEqual(['in.json:3: duplicate field "spec.ingress[1].from"']);
+  });
+
   test('flow YAML that looks like JSON is read as YAML', () => {
     expect(objects('{apiVersion: v1, kind: Namespace, metadata: {name: a}}\n')).toEqual([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a' } }]);
   });
