@@ -49,6 +49,8 @@ export interface JSONSchemaProps {
   'x-kubernetes-list-map-keys'?: string[];
   'x-kubernetes-map-type'?: 'atomic' | 'granular';
   'x-kubernetes-validations'?: ValidationRule[];
+  /** Any fields are allowed below this node, unchecked (status of the built-in kinds, managedFields). */
+  'x-kubernetes-preserve-unknown-fields'?: true;
 }
 
 export interface PrinterColumn {
@@ -122,6 +124,8 @@ export const MAX_EXPOSURE_NAME_LENGTH = LIMITS.nameLength - EXPOSE_KEY_NAME_PART
 
 /** RFC 1123 label: namespace names, tenant names, exposure names. Patterns are anchored: Go and JavaScript agree on them. */
 export const DNS_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+/** RFC 1123 subdomain: DNS labels joined by dots (names of most objects; at most 253 characters, which the pattern does not say). */
+export const DNS_SUBDOMAIN_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 export const LABEL_VALUE_PATTERN = '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$';
 export const LABEL_KEY_PATTERN =
   '^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';

@@ -19,11 +19,12 @@
  * unknown fields are reported; `validateStatus` checks its values as the status subresource does.
  *
  * Leaves out: metadata beyond name (labels, annotations: the API server checks those for
- * every kind), transition rules (none exist), and anything that needs other objects.
+ * every kind, and so does src/api/validate-k8s.ts), transition rules (none exist), and
+ * anything that needs other objects.
  */
 import { API_VERSION, KIND } from './constants.js';
 import { evaluateRule } from './cel.js';
-import { DNS_LABEL_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, openAPIV3Schema, type JSONSchemaProps, type ValidationRule } from './schema.js';
+import { DNS_LABEL_PATTERN, DNS_SUBDOMAIN_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, openAPIV3Schema, type JSONSchemaProps, type ValidationRule } from './schema.js';
 
 export type Path = (string | number)[];
 
@@ -72,6 +73,7 @@ export const UNDERSTOOD_KEYWORDS: Readonly<Record<keyof JSONSchemaProps, 'enforc
   'x-kubernetes-list-map-keys': 'enforced',
   'x-kubernetes-map-type': 'no effect on validation',
   'x-kubernetes-validations': 'enforced',
+  'x-kubernetes-preserve-unknown-fields': 'enforced', // below it, nothing is checked
 };
 
 /** Hints for the patterns of the schema, so messages say what is expected in words. */
@@ -81,7 +83,7 @@ const PATTERN_HINTS: Readonly<Record<string, string>> = {
   [LABEL_KEY_PATTERN]: "a label key: an optional DNS subdomain and '/', then a name of at most 63 letters, digits, '-', '_' and '.'",
 };
 
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_SUBDOMAIN = new RegExp(DNS_SUBDOMAIN_PATTERN);
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 const INT32 = { min: -(2 ** 31), max: 2 ** 31 - 1 };
 
@@ -125,6 +127,9 @@ class Validator {
   rootMetadata: NodeResult | undefined;
   /** False while walking what the API server discards (status on create): only unknown fields count there. */
   private checkValues = true;
+
+  /** @param celViews build the values rules see; a schema without rules needs none (it is the costly part of the walk). */
+  constructor(private readonly celViews = true) {}
 
   private report(path: Path, problem: string): void {
     if (!this.checkValues) return;
@@ -203,6 +208,7 @@ class Validator {
         continue;
       }
       const sub = Object.hasOwn(props, key) ? props[key] : schema.additionalProperties;
+      if (sub === undefined && schema['x-kubernetes-preserve-unknown-fields'] === true) continue;
       if (sub === undefined) {
         this.issues.push({ path: [...path, key], message: `unknown field ${JSON.stringify(formatPath([...path, key]))}` });
         continue;
@@ -212,7 +218,7 @@ class Validator {
       if (v === null || v === undefined) continue;
       const r = this.node(v, sub, [...path, key]);
       blocking ||= r.blocking;
-      setOwn(cel, key, r.cel);
+      if (this.celViews) setOwn(cel, key, r.cel);
     }
     if (path.length === 0 && this.rootMetadata?.blocking === true) blocking = true;
     for (const name of schema.required ?? []) {
@@ -221,7 +227,7 @@ class Validator {
         blocking = true;
       }
     }
-    for (const [key, sub] of Object.entries(props)) {
+    for (const [key, sub] of this.celViews ? Object.entries(props) : []) {
       if (!Object.hasOwn(cel, key) && sub.default !== undefined) {
         setOwn(cel, key, new Validator().node(structuredClone(sub.default), sub, [...path, key]).cel);
       }
@@ -345,9 +351,18 @@ export function validateStatus(status: unknown): ValidationIssue[] {
  * behind `validateTenantIsolation`, without the apiVersion, kind and metadata checks.
  */
 export function validateValue(value: unknown, schema: Readonly<JSONSchemaProps>): ValidationIssue[] {
-  const v = new Validator();
+  const v = new Validator(hasRules(schema));
   v.node(value, schema, []);
   return v.issues;
+}
+
+const rulesOf = new WeakMap<object, boolean>();
+
+/** True when the schema has an `x-kubernetes-validations` rule anywhere; cached per schema object. */
+function hasRules(schema: Readonly<JSONSchemaProps>): boolean {
+  let known = rulesOf.get(schema);
+  if (known === undefined) rulesOf.set(schema, (known = schemaRules(schema).length > 0));
+  return known;
 }
 
 /** Every rule in a schema with the schema path it sits at (`spec.ingress.from[*]`), for tests and docs. */

@@ -1,4 +1,5 @@
 /** What the offline commands share: the output streams, settings flags and reading the input. */
+import { dnsLabelProblem, labelKeyProblem, labelValueProblem } from '../api/names.js';
 import { defaultSettings, type CompilerSettings } from '../compiler/settings.js';
 import { collectInputs, type Inputs } from '../io/inputs.js';
 import { readManifests } from '../io/manifests.js';
@@ -7,7 +8,8 @@ import { many, one, UsageError, type FlagSpec, type ParsedArgs } from './args.js
 export interface CliIO {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
-  readStdin: () => string;
+  /** Standard input: its bytes (checked as UTF-8 when read), or text (tests). */
+  readStdin: () => string | Uint8Array;
 }
 
 export const EXIT = { ok: 0, violation: 1, badInput: 2 } as const;
@@ -30,27 +32,50 @@ export const SETTINGS_HELP = `Settings (as the operator is configured):
   --dns-selector K=V[,K=V]   labels of the cluster DNS pods (default k8s-app=kube-dns)
   --dns-port N               DNS port, allowed on UDP and TCP (default 53)`;
 
+/**
+ * The compiler settings of the flags, each value checked as the API server would check it
+ * where it ends up (a namespace name, a label selector, a port): `netfence run` takes its
+ * settings through here too, so the operator and the offline commands refuse the same values.
+ * Throws one UsageError naming every bad flag and what is wrong with it.
+ */
 export function settingsFrom(args: ParsedArgs): CompilerSettings {
-  const settings = defaultSettings(one(args, 'operator-namespace'), many(args, 'exclude-namespace'));
+  const problems: string[] = [];
+  const namespace = (flag: string, value: string | undefined): void => {
+    const problem = value === undefined ? undefined : dnsLabelProblem(value);
+    if (problem !== undefined) problems.push(`--${flag}: ${problem} (a namespace name)`);
+  };
+  const operatorNs = one(args, 'operator-namespace');
+  const excluded = many(args, 'exclude-namespace');
   const dnsNs = one(args, 'dns-namespace');
   const dnsSel = one(args, 'dns-selector');
   const dnsPort = one(args, 'dns-port');
+  namespace('operator-namespace', operatorNs);
+  for (const ns of excluded) namespace('exclude-namespace', ns);
+  namespace('dns-namespace', dnsNs);
+  const settings = defaultSettings(operatorNs, excluded);
   const dns = { ...settings.dns };
   if (dnsNs !== undefined) dns.namespace = dnsNs;
   if (dnsSel !== undefined) {
     const labels: Record<string, string> = {};
     for (const pair of dnsSel.split(',')) {
       const eq = pair.indexOf('=');
-      if (eq <= 0) throw new UsageError(`--dns-selector: ${JSON.stringify(pair)} is not KEY=VALUE`);
-      labels[pair.slice(0, eq)] = pair.slice(eq + 1);
+      if (eq <= 0) {
+        problems.push(`--dns-selector: ${JSON.stringify(pair)} is not KEY=VALUE`);
+        continue;
+      }
+      const [key, value] = [pair.slice(0, eq), pair.slice(eq + 1)];
+      const keyProblem = labelKeyProblem(key) ?? (Object.hasOwn(labels, key) ? `label key ${JSON.stringify(key)} is given twice` : undefined);
+      for (const problem of [keyProblem, labelValueProblem(value)]) if (problem !== undefined) problems.push(`--dns-selector: ${problem}`);
+      Object.defineProperty(labels, key, { value, enumerable: true, writable: true, configurable: true });
     }
     dns.podLabels = labels;
   }
   if (dnsPort !== undefined) {
-    const n = Number(dnsPort);
-    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`--dns-port: ${JSON.stringify(dnsPort)} is not a port number`);
+    const n = /^[0-9]+$/.test(dnsPort) ? Number(dnsPort) : NaN;
+    if (!(n >= 1 && n <= 65535)) problems.push(`--dns-port: ${JSON.stringify(dnsPort)} is not a port number: digits only, from 1 to 65535`);
     dns.port = n;
   }
+  if (problems.length > 0) throw new UsageError(problems.join('; '));
   return { ...settings, dns };
 }
 

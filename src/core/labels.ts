@@ -1,5 +1,6 @@
 /** Label selector matching, with the semantics of metav1.LabelSelectorAsSelector. Pure. */
 import type { DeepReadonly, LabelSelector, LabelSelectorRequirement } from '../api/k8s.js';
+import { labelKeyProblem, labelValueProblem } from '../api/names.js';
 
 export type Labels = Readonly<Record<string, string>>;
 
@@ -50,20 +51,59 @@ export function isEmptySelector(selector: DeepReadonly<LabelSelector> | undefine
   );
 }
 
-/** Problems that make the API server reject a selector; empty when it is valid. */
-export function selectorProblems(selector: DeepReadonly<LabelSelector>): string[] {
-  const problems: string[] = [];
-  for (const [i, req] of (selector.matchExpressions ?? []).entries()) {
-    const n = req.values?.length ?? 0;
-    if ((req.operator === 'In' || req.operator === 'NotIn') && n === 0) {
-      problems.push(`matchExpressions[${i}]: operator ${req.operator} needs at least one value`);
-    } else if ((req.operator === 'Exists' || req.operator === 'DoesNotExist') && n > 0) {
-      problems.push(`matchExpressions[${i}]: operator ${req.operator} takes no values`);
-    } else if (!['In', 'NotIn', 'Exists', 'DoesNotExist'].includes(req.operator)) {
-      problems.push(`matchExpressions[${i}]: unknown operator ${JSON.stringify(req.operator)}`);
+/** One problem of a selector: where in it (`['matchExpressions', 0, 'values', 1]`) and what is wrong. */
+export interface SelectorIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+/**
+ * What makes the API server reject a selector (ValidateLabelSelector of
+ * k8s.io/apimachinery/pkg/apis/meta/v1/validation, on create): operators and their values,
+ * label keys and label values. Empty when it is valid. Parts of the wrong type are skipped:
+ * the caller's schema reports those.
+ */
+export function selectorIssues(selector: DeepReadonly<LabelSelector>): SelectorIssue[] {
+  const issues: SelectorIssue[] = [];
+  const ml: unknown = selector.matchLabels;
+  if (typeof ml === 'object' && ml !== null && !Array.isArray(ml)) {
+    for (const [k, v] of Object.entries(ml)) {
+      const problem = labelKeyProblem(k) ?? (typeof v === 'string' ? labelValueProblem(v) : undefined);
+      if (problem !== undefined) issues.push({ path: ['matchLabels', k], message: problem });
     }
   }
-  return problems;
+  const exprs: unknown = selector.matchExpressions;
+  for (const [i, req] of (Array.isArray(exprs) ? (exprs as DeepReadonly<LabelSelectorRequirement>[]) : []).entries()) {
+    if (typeof req !== 'object' || req === null) continue;
+    const at = (...rest: (string | number)[]): (string | number)[] => ['matchExpressions', i, ...rest];
+    if (typeof req.key === 'string') {
+      const problem = labelKeyProblem(req.key);
+      if (problem !== undefined) issues.push({ path: at('key'), message: problem });
+    }
+    const values: unknown = req.values;
+    const n = Array.isArray(values) ? values.length : 0;
+    if (typeof req.operator !== 'string') continue;
+    if ((req.operator === 'In' || req.operator === 'NotIn') && n === 0) {
+      issues.push({ path: at('values'), message: `operator ${req.operator} needs at least one value` });
+    } else if ((req.operator === 'Exists' || req.operator === 'DoesNotExist') && n > 0) {
+      issues.push({ path: at('values'), message: `operator ${req.operator} takes no values` });
+    } else if (!['In', 'NotIn', 'Exists', 'DoesNotExist'].includes(req.operator)) {
+      issues.push({ path: at('operator'), message: `unknown operator ${JSON.stringify(req.operator)}: must be In, NotIn, Exists or DoesNotExist` });
+    }
+    for (const [j, v] of (Array.isArray(values) ? values : []).entries()) {
+      const problem = typeof v === 'string' ? labelValueProblem(v) : undefined;
+      if (problem !== undefined) issues.push({ path: at('values', j), message: problem });
+    }
+  }
+  return issues;
+}
+
+/** `selectorIssues` as text: `matchExpressions[0]: operator In needs at least one value`. */
+export function selectorProblems(selector: DeepReadonly<LabelSelector>): string[] {
+  return selectorIssues(selector).map(({ path, message }) => {
+    const [part, index] = path;
+    return `${part as string}[${typeof index === 'number' ? index : JSON.stringify(index)}]: ${message}`;
+  });
 }
 
 /** A canonical copy: keys sorted, expressions sorted, values sorted and deduplicated. */

@@ -1,12 +1,21 @@
 /**
- * Sorts manifests into the inputs of the offline commands and validates them: TenantIsolations
- * against the CRD schema and its CEL rules (the same schema the API server enforces), the
- * other kinds for the fields netfence reads. Problems come back as `file:line: message`.
+ * Sorts manifests into the inputs of the offline commands and validates them as the API
+ * server would on create: TenantIsolations against the CRD schema and its CEL rules
+ * (src/api/validate.ts), Namespaces, Pods and NetworkPolicies and the metadata of all four
+ * with the built-in rules (src/api/validate-k8s.ts). Problems come back as
+ * `file:line: Kind ns/name: message`, every problem of every object at once.
+ *
+ * Guarantees: the objects handed on are as the API server would store them: without null
+ * fields, without a namespace on a cluster-scoped object (Namespace, TenantIsolation: the
+ * API server clears it, so the same name twice is "defined twice" whatever namespace either
+ * copy names), and a NetworkPolicy without spec or podSelector with the empty podSelector.
+ * They are new objects where that changed anything, the read ones otherwise.
  */
 import { API_VERSION, KIND } from '../api/constants.js';
 import type { Namespace, NetworkPolicy, Pod } from '../api/k8s.js';
 import type { TenantIsolation } from '../api/types.js';
-import { validateTenantIsolation } from '../api/validate.js';
+import { validateTenantIsolation, type ValidationIssue } from '../api/validate.js';
+import { validateNamespace, validateNetworkPolicy, validatePod, validateTenantMetadata } from '../api/validate-k8s.js';
 import { isRecord } from '../core/objects.js';
 import { InputError, type Manifest, type Path } from './manifests.js';
 
@@ -21,56 +30,64 @@ export interface Inputs {
   sourceOf: Map<object, string>;
 }
 
-function isStringMap(v: unknown): boolean {
-  return isRecord(v) && Object.values(v).every((x) => typeof x === 'string');
+interface KindRules {
+  validate: (obj: Record<string, unknown>) => ValidationIssue[];
+  /** False for cluster-scoped kinds, whose metadata.namespace the API server clears. */
+  namespaced: boolean;
 }
 
-/** Checks the metadata fields netfence reads; returns problems as [path, message]. */
-function metadataProblems(obj: Record<string, unknown>, namespaced: boolean): [Path, string][] {
-  const out: [Path, string][] = [];
-  const md = obj.metadata;
-  if (!isRecord(md)) return [[['metadata'], 'metadata is required']];
-  if (typeof md.name !== 'string' || md.name === '') out.push([['metadata', 'name'], 'metadata.name is required']);
-  if (namespaced && (typeof md.namespace !== 'string' || md.namespace === '')) {
-    out.push([['metadata'], 'metadata.namespace is required (render takes fully rendered manifests, e.g. the output of `kustomize build`)']);
+/** The kinds netfence reads, by `apiVersion/kind`. */
+const KINDS: ReadonlyMap<string, KindRules> = new Map<string, KindRules>([
+  [`${API_VERSION}/${KIND}`, { validate: (obj) => [...validateTenantIsolation(obj), ...validateTenantMetadata(obj)], namespaced: false }],
+  ['v1/Namespace', { validate: validateNamespace, namespaced: false }],
+  ['v1/Pod', { validate: validatePod, namespaced: true }],
+  ['networking.k8s.io/v1/NetworkPolicy', { validate: validateNetworkPolicy, namespaced: true }],
+]);
+
+/** Sets a property even when its name is `__proto__`: keys come from the input. */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** The value with every null field left out, as the API server decodes it; unchanged parts are shared. */
+function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    value.forEach((v, i) => {
+      const w = withoutNulls(v);
+      if (w !== v) (out ??= [...value])[i] = w;
+    });
+    return out ?? value;
   }
-  if (md.labels !== undefined && !isStringMap(md.labels)) out.push([['metadata', 'labels'], 'metadata.labels must map strings to strings']);
-  return out;
-}
-
-function podProblems(obj: Record<string, unknown>): [Path, string][] {
-  const out = metadataProblems(obj, true);
-  const spec = obj.spec;
-  if (spec !== undefined && !isRecord(spec)) out.push([['spec'], 'spec must be a mapping']);
-  const containers = isRecord(spec) ? spec.containers : undefined;
-  if (containers !== undefined && !Array.isArray(containers)) out.push([['spec', 'containers'], 'spec.containers must be a list']);
-  if (Array.isArray(containers)) {
-    for (const [i, c] of containers.entries()) {
-      const ports = isRecord(c) ? c.ports : undefined;
-      if (ports === undefined) continue;
-      if (!Array.isArray(ports)) {
-        out.push([['spec', 'containers', i, 'ports'], 'ports must be a list']);
-        continue;
-      }
-      for (const [j, p] of ports.entries()) {
-        const n = isRecord(p) ? p.containerPort : undefined;
-        if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 65535) {
-          out.push([['spec', 'containers', i, 'ports', j, 'containerPort'], 'containerPort must be an integer in 1-65535']);
-        }
-      }
+  if (!isRecord(value)) return value;
+  let out: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(value)) {
+    if (v === null) {
+      out ??= { ...value };
+      delete out[k];
+      continue;
     }
+    const w = withoutNulls(v);
+    if (w !== v) setOwn((out ??= { ...value }), k, w);
   }
-  return out;
+  return out ?? value;
 }
 
-function networkPolicyProblems(obj: Record<string, unknown>): [Path, string][] {
-  const out = metadataProblems(obj, true);
-  const spec = obj.spec;
-  if (!isRecord(spec)) return [...out, [['spec'], 'spec is required']];
-  if (!isRecord(spec.podSelector)) out.push([['spec', 'podSelector'], 'spec.podSelector is required (use {} for every pod)']);
-  for (const dir of ['ingress', 'egress'] as const) {
-    const rules = spec[dir];
-    if (rules !== undefined && rules !== null && !Array.isArray(rules)) out.push([['spec', dir], `spec.${dir} must be a list`]);
+/**
+ * A valid object as the API server would store it: nulls dropped, no namespace on a
+ * cluster-scoped object, and a NetworkPolicy's missing spec or podSelector as the empty one
+ * (the API server decodes both to the empty selector: every pod of the namespace).
+ */
+function asStored(obj: Record<string, unknown>, rules: KindRules): Record<string, unknown> {
+  let out = withoutNulls(obj) as Record<string, unknown>;
+  const md = out.metadata as Record<string, unknown>;
+  if (!rules.namespaced && md.namespace !== undefined) {
+    const { namespace: _cleared, ...rest } = md;
+    out = { ...out, metadata: rest };
+  }
+  if (out.kind === 'NetworkPolicy') {
+    const spec = isRecord(out.spec) ? out.spec : {};
+    if (spec.podSelector === undefined) out = { ...out, spec: { ...spec, podSelector: {} } };
   }
   return out;
 }
@@ -79,7 +96,7 @@ function networkPolicyProblems(obj: Record<string, unknown>): [Path, string][] {
 export function collectInputs(manifests: readonly Manifest[]): Inputs {
   const inputs: Inputs = { tenants: [], namespaces: [], pods: [], policies: [], ignored: new Map(), sourceOf: new Map() };
   const problems: string[] = [];
-  const seen = new Map<string, string>();
+  const seen = new Map<string, { where: string; strayNamespace: boolean }>();
   for (const m of manifests) {
     const obj = m.object;
     const at = (path: Path): string => `${m.source.file}:${m.lineOf(path)}`;
@@ -88,51 +105,46 @@ export function collectInputs(manifests: readonly Manifest[]): Inputs {
       continue;
     }
     const type = `${obj.apiVersion}/${obj.kind}`;
-    let found: [Path, string][];
-    switch (type) {
-      case `${API_VERSION}/${KIND}`:
-        found = validateTenantIsolation(obj).map((i) => [i.path, i.message]);
-        break;
-      case 'v1/Namespace':
-        found = metadataProblems(obj, false);
-        break;
-      case 'v1/Pod':
-        found = podProblems(obj);
-        break;
-      case 'networking.k8s.io/v1/NetworkPolicy':
-        found = networkPolicyProblems(obj);
-        break;
-      default:
-        if (obj.kind === KIND) {
-          problems.push(`${at(['apiVersion'])}: ${KIND} must have apiVersion ${API_VERSION}, found ${JSON.stringify(obj.apiVersion)}`);
-        } else {
-          inputs.ignored.set(type, (inputs.ignored.get(type) ?? 0) + 1);
-        }
-        continue;
-    }
-    for (const [path, message] of found) problems.push(`${at(path)}: ${obj.kind} ${describe(obj)}: ${message}`);
-    if (found.length > 0) continue;
-    const md = obj.metadata as { name: string; namespace?: string };
-    const key = `${obj.kind}/${md.namespace ?? ''}/${md.name}`;
-    const where = `${m.source.file}:${m.source.line}`;
-    const first = seen.get(key);
-    if (first !== undefined) {
-      problems.push(`${where}: ${obj.kind} ${describe(obj)} is defined twice (first at ${first})`);
+    const rules = KINDS.get(type);
+    if (rules === undefined) {
+      if (obj.kind === KIND) {
+        problems.push(`${at(['apiVersion'])}: ${KIND} must have apiVersion ${API_VERSION}, found ${JSON.stringify(obj.apiVersion)}`);
+      } else {
+        inputs.ignored.set(type, (inputs.ignored.get(type) ?? 0) + 1);
+      }
       continue;
     }
-    seen.set(key, where);
-    inputs.sourceOf.set(obj, where);
-    if (obj.kind === KIND) inputs.tenants.push(obj as unknown as TenantIsolation);
-    else if (obj.kind === 'Namespace') inputs.namespaces.push(obj as unknown as Namespace);
-    else if (obj.kind === 'Pod') inputs.pods.push(obj as unknown as Pod);
-    else inputs.policies.push(obj as unknown as NetworkPolicy);
+    const found = rules.validate(obj).map((i) => ({ line: m.lineOf(i.path), message: i.message }));
+    // In the order of the document; sort is stable, so one line keeps the validators' order.
+    found.sort((a, b) => a.line - b.line);
+    for (const { line, message } of found) problems.push(`${m.source.file}:${line}: ${obj.kind} ${describe(obj, rules)}: ${message}`);
+    if (found.length > 0) continue;
+    const stored = asStored(obj, rules);
+    const md = stored.metadata as { name: string; namespace?: string };
+    const key = rules.namespaced ? `${obj.kind}/${md.namespace}/${md.name}` : `${obj.kind}/${md.name}`;
+    const where = `${m.source.file}:${m.source.line}`;
+    const stray = (obj.metadata as Record<string, unknown>).namespace;
+    const strayNamespace = !rules.namespaced && typeof stray === 'string' && stray !== '';
+    const first = seen.get(key);
+    if (first !== undefined) {
+      const why = strayNamespace || first.strayNamespace ? `; ${obj.kind} is cluster-scoped, so metadata.namespace does not tell them apart` : '';
+      problems.push(`${where}: ${obj.kind} ${describe(obj, rules)} is defined twice (first at ${first.where}${why})`);
+      continue;
+    }
+    seen.set(key, { where, strayNamespace });
+    inputs.sourceOf.set(stored, where);
+    if (obj.kind === KIND) inputs.tenants.push(stored as unknown as TenantIsolation);
+    else if (obj.kind === 'Namespace') inputs.namespaces.push(stored as unknown as Namespace);
+    else if (obj.kind === 'Pod') inputs.pods.push(stored as unknown as Pod);
+    else inputs.policies.push(stored as unknown as NetworkPolicy);
   }
   if (problems.length > 0) throw new InputError(problems);
   return inputs;
 }
 
-function describe(obj: Record<string, unknown>): string {
+/** `namespace/name`, or the name alone for a cluster-scoped kind. */
+function describe(obj: Record<string, unknown>, rules: KindRules): string {
   const md = isRecord(obj.metadata) ? obj.metadata : {};
   const name = typeof md.name === 'string' ? md.name : '<unnamed>';
-  return typeof md.namespace === 'string' ? `${md.namespace}/${name}` : name;
+  return rules.namespaced && typeof md.namespace === 'string' ? `${md.namespace}/${name}` : name;
 }

@@ -271,7 +271,8 @@ describe('config/samples', () => {
   test('renders without a warning, and the sample tenant fences a labelled namespace', async () => {
     const run = await runNetfence(['render', '-f', join(ROOT, 'config', 'samples'), '-f', '-'], `apiVersion: v1\nkind: Namespace\nmetadata: {name: web, labels: {${TENANT_LABEL}: sample}}\n`);
     expect(run.code).toBe(0);
-    expect(run.stderr).not.toMatch(/warning|error/i);
+    expect(run.stderr).not.toMatch(/warning:|error/i);
+    expect(run.stderr).toContain(", 0 warnings\n");
     expect(run.stdout).toContain('name: netfence-default-deny\n  namespace: web');
     expect(run.stdout).toContain('name: netfence-expose-web');
   });
