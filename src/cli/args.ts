@@ -1,4 +1,10 @@
-/** A small argument parser: flags with values, repeatable flags, positionals. No dependency. */
+/**
+ * A small argument parser: flags with values, repeatable flags, positionals. No dependency.
+ *
+ * Spellings, as kubectl takes them: `--output json`, `--output=json`; a short flag that takes a
+ * value also `-o json`, `-o=json` and `-ojson`. A short switch (`-h`) stands alone: switches are
+ * not bundled. `--` ends the flags.
+ */
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -10,6 +16,7 @@ export class UsageError extends Error {
 export interface FlagSpec {
   /** Long name without dashes, e.g. `output`. */
   name: string;
+  /** One letter, e.g. `o`. */
   short?: string;
   /** true: takes a value; false: boolean switch. */
   value: boolean;
@@ -41,8 +48,11 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): 
       spec = byLong.get(name);
       if (spec === undefined) throw new UsageError(`unknown flag --${name}`);
     } else if (arg.startsWith('-') && arg.length > 1) {
-      spec = byShort.get(arg.slice(1));
-      if (spec === undefined) throw new UsageError(`unknown flag ${arg}`);
+      spec = byShort.get(arg.slice(1, 2));
+      const rest = arg.slice(2);
+      if (spec === undefined || (!spec.value && rest !== '' && !rest.startsWith('='))) throw new UsageError(`unknown flag ${arg}`);
+      // -o=json and -ojson: the value is attached; a bare -o takes the next argument.
+      if (rest !== '') inline = rest.startsWith('=') ? rest.slice(1) : rest;
     } else {
       out.positionals.push(arg);
       continue;

@@ -17,6 +17,9 @@ ingress, what each allows, which TenantIsolations declare the path, and the verd
 line is \`verdict: allowed\` or \`verdict: denied\`; without --port the path is allowed when
 some port is.
 
+Exit status, for scripts: 0 allowed, 1 denied, 2 bad usage or bad input (an unknown pod, a bad
+port), 3 an internal error.
+
 FROM and TO are namespace/pod (namespace/* for a namespace the input holds no pods for), or
 an IP address outside the cluster.
 
@@ -149,7 +152,7 @@ export async function explain(argv: readonly string[], io: CliIO): Promise<numbe
   }
   lines.push(`verdict: ${verdict ? 'allowed' : 'denied'}`);
   io.stdout(`${lines.join('\n')}\n`);
-  return EXIT.ok;
+  return verdict ? EXIT.ok : EXIT.violation;
 }
 
 /** The pod whose address is `ip`, if the input has one. */

@@ -1,13 +1,29 @@
-/** The `netfence` executable: dispatches a command and maps errors to exit codes. */
-import { readFileSync } from 'node:fs';
-import { InputError } from '../io/manifests.js';
-import { UsageError } from './args.js';
+/**
+ * The `netfence` executable: dispatches a command and maps every outcome to an exit code.
+ *
+ * Guarantees: 0 fine; 1 a violation (`check`) or a denied path (`explain`); 2 bad usage or bad
+ * input (UsageError, InputError), with the problems on standard error; 3 anything else thrown,
+ * an internal error: one line on standard error, the stack only with NETFENCE_DEBUG=1.
+ * `runCli` itself never throws. A reader that stops reading standard output early
+ * (`netfence render ... | head -1`) is not an error: the rest of the output is dropped quietly,
+ * the command finishes and its exit code stands.
+ * Leaves out: errors outside a command's promise (a stray timer, an import that fails);
+ * bin/netfence.js turns those into the same one line and exit 3.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InputError, readStdinBounded } from '../io/manifests.js';
+import { parseArgs, UsageError } from './args.js';
 import { EXIT, type CliIO } from './common.js';
 import { check, CHECK_HELP } from './check.js';
 import { explain, EXPLAIN_HELP } from './explain.js';
 import { matrix, MATRIX_HELP } from './matrix.js';
 import { render, RENDER_HELP } from './render.js';
 import { run, RUN_HELP } from './run.js';
+
+/** EXIT plus the code only this boundary gives. */
+export const EXIT_CODES = { ...EXIT, internal: 3 } as const;
 
 const USAGE = `Usage: netfence COMMAND [flags]
 
@@ -16,11 +32,45 @@ Commands:
   render    print the NetworkPolicies netfence maintains for the given manifests (offline)
   check     prove that no path crosses a tenant's fence undeclared (exit 1 when one does)
   matrix    the reachability picture, tenant by tenant and namespace by namespace
-  matrix    the reachability picture, tenant by tenant and namespace by namespace
-  explain   which policies allow or deny one path, and the verdict
+  explain   which policies allow or deny one path, and the verdict (exit 1 when denied)
+  version   print the version (also netfence --version)
 
 Run \`netfence COMMAND --help\` for a command's flags.
-Exit codes: 0 fine, 1 a violation found, 2 bad usage or bad input.`;
+Exit codes: 0 fine, 1 a violation found (explain: the path is denied), 2 bad usage or bad input,
+3 an internal error (one line; NETFENCE_DEBUG=1 shows the stack).`;
+
+export const VERSION_HELP = `Usage: netfence version
+
+Prints \`netfence <version>\`, the version in netfence's package.json. \`netfence --version\`
+does the same.`;
+
+/**
+ * netfence's version: from the nearest package.json named netfence above this file. That is
+ * the checkout's in the development tree (dist/src/cli or, under jest, src/cli) and
+ * /app/package.json in the image (scripts/image-root.sh ships it next to dist/src).
+ */
+export function netfenceVersion(): string {
+  const start = dirname(fileURLToPath(import.meta.url));
+  for (let dir = start; ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown; version?: unknown };
+      if (pkg.name === 'netfence' && typeof pkg.version === 'string') return pkg.version;
+    }
+    if (dirname(dir) === dir) throw new Error(`no package.json of netfence above ${start}`);
+  }
+}
+
+function version(argv: readonly string[], io: CliIO): number {
+  const args = parseArgs(argv, [{ name: 'help', short: 'h', value: false }]);
+  if (args.switches.has('help')) {
+    io.stdout(`${VERSION_HELP}\n`);
+    return EXIT.ok;
+  }
+  if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positionals[0])}`);
+  io.stdout(`netfence ${netfenceVersion()}\n`);
+  return EXIT.ok;
+}
 
 const COMMANDS: Record<string, { run: (argv: readonly string[], io: CliIO) => number | Promise<number>; help: string }> = {
   run: { run, help: RUN_HELP },
@@ -28,36 +78,85 @@ const COMMANDS: Record<string, { run: (argv: readonly string[], io: CliIO) => nu
   check: { run: check, help: CHECK_HELP },
   matrix: { run: matrix, help: MATRIX_HELP },
   explain: { run: explain, help: EXPLAIN_HELP },
+  version: { run: version, help: VERSION_HELP },
 };
 
-export const processIO: CliIO = {
-  stdout: (t) => process.stdout.write(t),
-  stderr: (t) => process.stderr.write(t),
-  readStdin: () => readFileSync(0, 'utf8'),
-};
+/** The reader of a stream went away (EPIPE), or the stream was closed because it did. */
+function readerGone(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED';
+}
 
-export async function runCli(argv: readonly string[], io: CliIO = processIO): Promise<number> {
+let streams: CliIO | undefined;
+
+/**
+ * The process's own streams. Once a stream's reader has gone (EPIPE, thrown or emitted), what is
+ * still written to it is dropped; any other stream error is thrown.
+ */
+export function processIO(): CliIO {
+  if (streams !== undefined) return streams;
+  const writer = (stream: NodeJS.WriteStream): ((text: string) => void) => {
+    let gone = false;
+    stream.on('error', (e) => {
+      if (!readerGone(e)) throw e;
+      gone = true;
+    });
+    return (text) => {
+      if (gone) return;
+      try {
+        stream.write(text);
+      } catch (e) {
+        if (!readerGone(e)) throw e;
+        gone = true;
+      }
+    };
+  };
+  streams = { stdout: writer(process.stdout), stderr: writer(process.stderr), readStdin: readStdinBounded };
+  return streams;
+}
+
+/** The one line an internal error prints, and with NETFENCE_DEBUG=1 the stack after it. */
+export function internalErrorText(prefix: string, e: unknown, env: NodeJS.ProcessEnv): string {
+  const message = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ').trim() || (e instanceof Error ? e.name : 'unknown error');
+  if (env['NETFENCE_DEBUG'] === '1') return `${prefix}: internal error: ${message}\n${e instanceof Error && e.stack !== undefined ? e.stack : String(e)}\n`;
+  return `${prefix}: internal error: ${message} (NETFENCE_DEBUG=1 shows the stack)\n`;
+}
+
+export async function runCli(argv: readonly string[], io: CliIO = processIO(), env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    io.stdout(`${USAGE}\n`);
-    return command === undefined ? EXIT.badInput : EXIT.ok;
-  }
-  const cmd = COMMANDS[command];
-  if (cmd === undefined) {
-    io.stderr(`netfence: unknown command ${JSON.stringify(command)}\n${USAGE}\n`);
-    return EXIT.badInput;
-  }
+  const cmd = command === undefined ? undefined : COMMANDS[command === '--version' ? 'version' : command];
   try {
+    if (command === undefined) {
+      io.stderr(`netfence: no command given\n${USAGE}\n`);
+      return EXIT.badInput;
+    }
+    if (command === '--help' || command === '-h' || command === 'help') {
+      io.stdout(`${USAGE}\n`);
+      return EXIT.ok;
+    }
+    if (cmd === undefined) {
+      io.stderr(`netfence: unknown command ${JSON.stringify(command)}\n${USAGE}\n`);
+      return EXIT.badInput;
+    }
     return await cmd.run(rest, io);
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.stderr(`netfence ${command}: ${e.message}\n\n${cmd.help}\n`);
-      return EXIT.badInput;
+    const prefix = cmd === undefined ? 'netfence' : `netfence ${command}`;
+    let code: number = EXIT_CODES.internal;
+    let text: string;
+    if (e instanceof UsageError && cmd !== undefined) {
+      code = EXIT.badInput;
+      text = `${prefix}: ${e.message}\n\n${cmd.help}\n`;
+    } else if (e instanceof InputError) {
+      code = EXIT.badInput;
+      text = e.problems.map((p) => `${prefix}: ${p}\n`).join('');
+    } else {
+      text = internalErrorText(prefix, e, env);
     }
-    if (e instanceof InputError) {
-      for (const p of e.problems) io.stderr(`netfence ${command}: ${p}\n`);
-      return EXIT.badInput;
+    try {
+      io.stderr(text);
+    } catch {
+      // Standard error itself failed: the exit code is all that is left to say it.
     }
-    throw e;
+    return code;
   }
 }

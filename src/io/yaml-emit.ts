@@ -17,7 +17,7 @@ import { resolvePlain } from './scalars.js';
 const PLAIN_CHARS = /^[A-Za-z0-9_./][A-Za-z0-9_./@+=, -]*$/;
 /** Strings that YAML 1.2 core, YAML 1.1 or a timestamp-aware reader would not read as a plain string. */
 const SPECIAL =
-  /^(?:[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?|0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?|[-+]?[0-9_]*\.[0-9_]*|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}.*|<<|=)$/;
+  /^(?:[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?[eE][-+]?[0-9]+|[-+]?0[xX][0-9a-fA-F_]+|[-+]?0[oO][0-7_]+|[-+]?0[bB][01_]+|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?|[-+]?[0-9_]*\.[0-9_]*|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}.*|<<|=)$/;
 
 function plainSafe(s: string): boolean {
   return (
@@ -116,13 +116,31 @@ export function toYaml(value: unknown): string {
   return out.join('');
 }
 
-/** A multi-document stream: `---` before each document. */
-export function toYamlStream(values: readonly unknown[]): string {
-  const out: string[] = [];
+/**
+ * A multi-document stream, `---` before each document, handed to `write` in pieces of about
+ * `chunk` characters so that no copy of the whole output is ever held.
+ */
+export function writeYamlStream(values: readonly unknown[], write: (text: string) => void, chunk = 1 << 20): void {
+  let out: string[] = [];
+  let size = 0;
   for (const v of values) {
+    const start = out.length;
     out.push('---\n');
     if (isBlock(v)) block(v, '', '', out);
     else out.push(`${inline(v)}\n`);
+    for (let i = start; i < out.length; i++) size += (out[i] as string).length;
+    if (size >= chunk) {
+      write(out.join(''));
+      out = [];
+      size = 0;
+    }
   }
-  return out.join('');
+  if (out.length > 0) write(out.join(''));
+}
+
+/** A multi-document stream as one string. */
+export function toYamlStream(values: readonly unknown[]): string {
+  let text = '';
+  writeYamlStream(values, (t) => (text += t), Number.MAX_SAFE_INTEGER);
+  return text;
 }

@@ -105,6 +105,12 @@ describeRehearsal('the image, rehearsed: scripts/image-root.sh as uid 65532 on a
     expect(fromImage.stdout).toContain(`name: ${POLICY_NAMES.defaultDeny}`);
   });
 
+  test('prints the version in package.json for --version', () => {
+    const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    const r = spawnSync(...splitCommand(asImageWould([process.execPath, join(app, 'bin', 'netfence.js'), '--version'], {})), { encoding: 'utf8' });
+    expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ status: 0, stdout: `netfence ${version}\n`, stderr: '' });
+  });
+
   test('cannot write anywhere: the rehearsal really is read-only and unprivileged', () => {
     const probe = spawnSync(...splitCommand(asImageWould([process.execPath, '-e', `require('fs').writeFileSync(${JSON.stringify(join(app, 'probe'))}, 'x')`], {})), { encoding: 'utf8' });
     expect(probe.status).not.toBe(0);

@@ -237,9 +237,9 @@ describe('netfence explain', () => {
     [['acme-web/web', 'kube-system/coredns', '--port', '53/SCTP'], 'verdict: denied'],
     [['acme-web/web', '169.254.169.254'], 'verdict: denied'],
     [['acme-web/web', 'acme-db/db'], 'verdict: allowed'],
-  ])('explain %j ends with the verdict', async (argv, last) => {
+  ])('explain %j ends with the verdict, and exits 0 when allowed and 1 when denied', async (argv, last) => {
     const r = await runNetfence(['explain', '-f', 'examples/two-tenants', ...argv]);
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(last === 'verdict: allowed' ? 0 : 1);
     expect(r.stdout.trimEnd().split('\n').at(-1)).toBe(last);
   });
 
@@ -257,7 +257,7 @@ describe('netfence explain', () => {
           const [tn, tp] = to.split('/') as [string, string];
           const v = loaded.scene.evaluator().evaluate({ kind: 'pod', namespace: fn, name: fp }, { kind: 'pod', namespace: tn, name: tp }, port, protocol);
           const lines = r.stdout.trimEnd().split('\n');
-          expect(`${from} ${to} ${port}/${protocol} ${lines.at(-1)}`).toBe(`${from} ${to} ${port}/${protocol} verdict: ${v.allowed ? 'allowed' : 'denied'}`);
+          expect(`${from} ${to} ${port}/${protocol} ${lines.at(-1)} exit ${r.code}`).toBe(`${from} ${to} ${port}/${protocol} verdict: ${v.allowed ? 'allowed exit 0' : 'denied exit 1'}`);
           // The per-side summaries agree with the final verdict.
           const egressDenied = lines.includes('  -> egress denied');
           const ingressDenied = lines.includes('  -> ingress denied');

@@ -6,6 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FileProblem, readPath } from '../../src/io/files.js';
 import { InputError, parseManifests, readManifests, READ_LIMITS, type Manifest } from '../../src/io/manifests.js';
 import { runNetfence } from '../fixtures/cli.js';
 
@@ -149,6 +150,10 @@ describe('JSON streams', () => {
     expect(problems(text, 'in.json')).toEqual(['in.json:3: duplicate field "spec.ingress[1].from"']);
   });
 
+  test('a duplicate key in YAML is refused with its line', () => {
+    expect(problems(`${NS('a')}  name: b\n`)).toEqual([expect.stringMatching(/^in\.yaml:5: duplicate key "name"/)]);
+  });
+
   test('flow YAML that looks like JSON is read as YAML', () => {
     expect(objects('{apiVersion: v1, kind: Namespace, metadata: {name: a}}\n')).toEqual([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a' } }]);
   });
@@ -171,6 +176,7 @@ describe('values are read as kubectl reads them (YAML 1.1)', () => {
     ['1.5', 1.5],
     ['1e3', 1000],
     ['yes', true],
+    ['y', true],
     ['On', true],
     ['n', false],
     ['off', false],
@@ -230,6 +236,27 @@ describe('files and directories', () => {
     symlinkSync(join(root, 'missing.yaml'), join(root, 'ns.yaml'));
     expect(catchInput(() => readManifests([root]))).toEqual([`${join(root, 'ns.yaml')}: a broken symbolic link (its target does not exist)`]);
     expect(catchInput(() => readManifests([join(root, 'ns.yaml')]))).toEqual([`${join(root, 'ns.yaml')}: a broken symbolic link (its target does not exist)`]);
+  });
+
+  test('a directory is read in name order, hidden entries skipped, linked files and folders followed', () => {
+    const root = dir();
+    const elsewhere = dir();
+    file('b.yaml', NS('b'), root);
+    file('a.json', JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a' } }), root);
+    file('.hidden.yaml', NS('hidden'), root);
+    file('notes.txt', 'not a manifest', root);
+    file('c.yml', NS('c'), elsewhere);
+    symlinkSync(join(elsewhere, 'c.yml'), join(root, 'c.yml'));
+    mkdirSync(join(elsewhere, 'sub'));
+    file('d.yaml', NS('d'), join(elsewhere, 'sub'));
+    symlinkSync(join(elsewhere, 'sub'), join(root, 'd'));
+    expect(readManifests([root]).map((m) => (m.object.metadata as { name: string }).name)).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  test('a file larger than the limit is refused while it is read, FIFOs too', () => {
+    const path = file('big.yaml', 'x'.repeat(5000));
+    expect(() => readPath(path, 4096)).toThrow(new FileProblem(`${path}: larger than 4 KiB: too large to be manifests`));
+    expect(readPath(path, 5000).length).toBe(5000);
   });
 
   test('a missing path is named', () => {
@@ -336,6 +363,35 @@ describe('what the API server could never hold is refused before it is built', (
     const run = spawnSync(process.execPath, ['--max-old-space-size=256', 'bin/netfence.js', 'render', '-f', path], { encoding: 'utf8', timeout: 60_000 });
     expect(run.stderr).toMatch(/huge\.yaml:6: a line of 47\.7 MiB: larger than the API server accepts/);
     expect(run.status).toBe(2);
+  });
+});
+
+describe('pods are cut to what netfence reads as they are read', () => {
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'p', namespace: 'a', labels: { app: 'web' }, annotations: { note: 'x' }, managedFields: [{ manager: 'kubectl' }] },
+    spec: { hostNetwork: false, nodeName: 'n1', volumes: [{ name: 'v' }], containers: [{ name: 'c', image: 'i', env: [{ name: 'E', value: 'v' }], ports: [{ name: 'http', containerPort: 80 }] }] },
+    status: { phase: 'Running', podIP: '10.0.0.1', podIPs: [{ ip: '10.0.0.1' }], conditions: [{ type: 'Ready' }] },
+  };
+  const kept = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'p', namespace: 'a', labels: { app: 'web' }, annotations: { note: 'x' } },
+    spec: { hostNetwork: false, containers: [{ name: 'c', ports: [{ name: 'http', containerPort: 80 }] }] },
+    status: { phase: 'Running', podIP: '10.0.0.1', podIPs: [{ ip: '10.0.0.1' }] },
+  };
+  test.each([
+    ['a JSON List', JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [pod] }), 'in.json'],
+    ['a JSON object', JSON.stringify(pod), 'in.json'],
+    ['a YAML List', `apiVersion: v1\nkind: List\nitems:\n- ${JSON.stringify(pod)}\n`, 'in.yaml'],
+    ['a YAML document', JSON.stringify(pod).replace(/^\{/, '{ '), 'in.yaml'],
+  ])('in %s', (_what, text, name) => {
+    expect(objects(text, name)).toEqual([kept]);
+  });
+
+  test('a malformed field netfence reads is kept as it is, for validation to report', () => {
+    expect(objects(JSON.stringify({ ...pod, spec: { containers: 'none' } }), 'in.json')[0]?.spec).toEqual({ containers: 'none' });
   });
 });
 

@@ -61,7 +61,7 @@ const TRICKY_STRINGS = [
   'yes', 'no', 'y', 'n', 'on', 'Off', 'true', 'False', 'null', '~', '', ' ', '010', '0x35', '0o7', '1_000', '1e3', '.5', '.inf', '-.Inf', '.NaN',
   '1:20', '2024-01-02', '2024-01-02T03:04:05Z', '<<', '=', '-', '- a', '-a', '?', '? x', ':', 'a: b', 'a:b', 'a #b', 'a#b', '#a', '@a', '`a', '!a', '&a', '*a', '%a',
   '|', '>', "'", '"', "it's", 'say "hi"', '[a]', '{a}', 'a, b', 'a,b', 'line\nbreak', 'tab\there', 'trailing ', ' leading', 'é', '日本', 'a\u2028b', 'a\u0085b', '\u007f',
-  '10.0.0.0/8', 'fd00::/8', 'kubernetes.io/metadata.name', 'netfence.dev/tenant', '8080', '-1', '+1', '0', '00', '08', '0b1', '1.', '1.0', 'Infinity', 'NaN',
+  '10.0.0.0/8', 'fd00::/8', 'kubernetes.io/metadata.name', 'netfence.dev/tenant', '8080', '-1', '+1', '0', '00', '08', '0b1', '1.', '1.0', 'Infinity', 'NaN', 'E0', 'e5', '-0x1', '+0b1', '.e1',
 ];
 
 const scalarArb = fc.oneof(
