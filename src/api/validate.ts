@@ -24,6 +24,7 @@
  */
 import { API_VERSION, KIND } from './constants.js';
 import { evaluateRule } from './cel.js';
+import { setOwn } from '../core/objects.js';
 import { DNS_LABEL_PATTERN, DNS_SUBDOMAIN_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, openAPIV3Schema, type JSONSchemaProps, type ValidationRule } from './schema.js';
 
 export type Path = (string | number)[];
@@ -108,11 +109,6 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 function count(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
-}
-
-/** Sets a property even when its name is `__proto__`: keys of maps come from the user. */
-function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /** Parses a rule's `fieldPath` (`.a.b`) into path segments. */

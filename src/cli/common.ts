@@ -1,5 +1,6 @@
 /** What the offline commands share: the output streams, settings flags and reading the input. */
 import { dnsLabelProblem, labelKeyProblem, labelValueProblem } from '../api/names.js';
+import { setOwn } from '../core/objects.js';
 import { defaultSettings, type CompilerSettings } from '../compiler/settings.js';
 import { collectInputs, type Inputs } from '../io/inputs.js';
 import { readManifests } from '../io/manifests.js';
@@ -66,7 +67,7 @@ export function settingsFrom(args: ParsedArgs): CompilerSettings {
       const [key, value] = [pair.slice(0, eq), pair.slice(eq + 1)];
       const keyProblem = labelKeyProblem(key) ?? (Object.hasOwn(labels, key) ? `label key ${JSON.stringify(key)} is given twice` : undefined);
       for (const problem of [keyProblem, labelValueProblem(value)]) if (problem !== undefined) problems.push(`--dns-selector: ${problem}`);
-      Object.defineProperty(labels, key, { value, enumerable: true, writable: true, configurable: true });
+      setOwn(labels, key, value);
     }
     dns.podLabels = labels;
   }

@@ -16,7 +16,7 @@ import type { Namespace, NetworkPolicy, Pod } from '../api/k8s.js';
 import type { TenantIsolation } from '../api/types.js';
 import { validateTenantIsolation, type ValidationIssue } from '../api/validate.js';
 import { validateNamespace, validateNetworkPolicy, validatePod, validateTenantMetadata } from '../api/validate-k8s.js';
-import { isRecord } from '../core/objects.js';
+import { isRecord, setOwn } from '../core/objects.js';
 import { InputError, type Manifest, type Path } from './manifests.js';
 
 export interface Inputs {
@@ -43,11 +43,6 @@ const KINDS: ReadonlyMap<string, KindRules> = new Map<string, KindRules>([
   ['v1/Pod', { validate: validatePod, namespaced: true }],
   ['networking.k8s.io/v1/NetworkPolicy', { validate: validateNetworkPolicy, namespaced: true }],
 ]);
-
-/** Sets a property even when its name is `__proto__`: keys come from the input. */
-function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-}
 
 /** The value with every null field left out, as the API server decodes it; unchanged parts are shared. */
 function withoutNulls(value: unknown): unknown {

@@ -12,6 +12,7 @@
  * than the standard scalar and collection tags are errors.
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, Scalar, type Document, type Node } from 'yaml';
+import { setOwn } from '../core/objects.js';
 import { keyOf, resolvePlain } from './scalars.js';
 
 export interface FullProblem {
@@ -158,10 +159,10 @@ class Converter {
       }
       if (explicit.has(key)) throw new Problem(`duplicate key ${JSON.stringify(key)}`, offsetOf(k));
       explicit.add(key);
-      define(out, key, this.value(pair.value));
+      setOwn(out, key, this.value(pair.value));
     }
     for (const { source } of merged) {
-      for (const [key, value] of Object.entries(source)) if (!Object.prototype.hasOwnProperty.call(out, key)) define(out, key, value);
+      for (const [key, value] of Object.entries(source)) if (!Object.prototype.hasOwnProperty.call(out, key)) setOwn(out, key, value);
     }
     return out;
   }
@@ -176,11 +177,6 @@ class Converter {
     if (isSeq(target) && !isAlias(value)) return target.items.map(one);
     return [one(value)];
   }
-}
-
-function define(obj: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-  else obj[key] = value;
 }
 
 /**

@@ -203,6 +203,15 @@ describe('values are read as kubectl reads them (YAML 1.1)', () => {
   });
 });
 
+test('a key named __proto__ is an own field in every reader, never the prototype', () => {
+  for (const text of ['apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n__proto__: {polluted: true}\n', 'apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n__proto__: {polluted: true}\nx: &a 1\n']) {
+    const [obj] = objects(text);
+    expect(Object.getPrototypeOf(obj)).toBe(Object.prototype);
+    expect(Object.prototype.hasOwnProperty.call(obj, '__proto__')).toBe(true);
+    expect((obj as { polluted?: unknown }).polluted).toBeUndefined();
+  }
+});
+
 describe('aliases', () => {
   test('an alias to an anchor of another document is an error with its line (kubectl reads each document alone)', () => {
     expect(problems(`a: &x 1\n---\n${NS('n')}  labels: {l: *x}\n`)).toEqual([expect.stringMatching(/^in\.yaml:7: alias \*x has no anchor &x in this document/)]);
