@@ -8,13 +8,13 @@
 import type { LabelSelector } from '../api/k8s.js';
 import { PROTOCOLS } from '../api/k8s.js';
 import type { Peer, PortSpec, TenantIsolation } from '../api/types.js';
-import { DNS_LABEL_PATTERN, LIMITS, MAX_EXPOSURE_NAME_LENGTH } from '../api/schema.js';
+import { dnsLabelProblem, portNameProblem } from '../api/names.js';
+import { MAX_EXPOSURE_NAME_LENGTH } from '../api/schema.js';
 import { cidrContains, parseCidr } from '../core/cidr.js';
 import { selectorProblems } from '../core/labels.js';
 import type { DeepReadonly } from '../api/k8s.js';
 
-const DNS_LABEL = new RegExp(DNS_LABEL_PATTERN);
-const isDnsLabel = (s: string): boolean => DNS_LABEL.test(s) && s.length <= LIMITS.nameLength;
+const isDnsLabel = (s: string): boolean => dnsLabelProblem(s) === undefined;
 
 function checkSelector(sel: DeepReadonly<LabelSelector> | undefined, where: string, out: string[]): void {
   if (sel === undefined) return;
@@ -28,7 +28,7 @@ function checkPorts(ports: readonly DeepReadonly<PortSpec>[] | undefined, where:
     if (typeof p.port === 'number') {
       if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) out.push(`${at}.port: ${p.port} is not in 1-65535`);
     } else if (typeof p.port === 'string') {
-      if (p.port.length > LIMITS.portNameLength || !DNS_LABEL.test(p.port) || !/[a-z]/.test(p.port) || p.port.includes('--')) out.push(`${at}.port: ${JSON.stringify(p.port)} is not a valid port name`);
+      if (portNameProblem(p.port) !== undefined) out.push(`${at}.port: ${JSON.stringify(p.port)} is not a valid port name`);
     }
     if (p.endPort !== undefined) {
       if (typeof p.port !== 'number') out.push(`${at}.endPort: needs a numeric port`);
@@ -73,7 +73,7 @@ export function compileProblems(ti: DeepReadonly<TenantIsolation>): string[] {
   const seen = new Set<string>();
   for (const [i, e] of (spec.exposures ?? []).entries()) {
     const at = `spec.exposures[${i}]`;
-    if (!DNS_LABEL.test(e.name) || e.name.length > MAX_EXPOSURE_NAME_LENGTH) out.push(`${at}.name: ${JSON.stringify(e.name)} is not usable in the label key netfence.dev/expose-<name>`);
+    if (!isDnsLabel(e.name) || e.name.length > MAX_EXPOSURE_NAME_LENGTH) out.push(`${at}.name: ${JSON.stringify(e.name)} is not usable in the label key netfence.dev/expose-<name>`);
     if (seen.has(e.name)) out.push(`${at}.name: duplicate exposure ${JSON.stringify(e.name)}`);
     seen.add(e.name);
     if ((e.from ?? []).length === 0) out.push(`${at}.from: must list at least one peer`);

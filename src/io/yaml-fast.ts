@@ -210,8 +210,7 @@ class Reader {
   private key(p: number, colon: number): string {
     const t = this.text;
     const c = t.charCodeAt(p);
-    if (c === 34) return this.doubleQuoted(p, this.doubleQuoteEnd(p));
-    if (c === 39) return this.singleQuoted(p, this.singleQuoteEnd(p));
+    if (c === 34 || c === 39) return this.quoted(p).value;
     const raw = t.slice(p, colon).trimEnd();
     if (raw === '' || PLAIN_START_FORBIDDEN.has(raw[0] as string) || ((c === 63 || c === DASH) && (raw.length === 1 || raw[1] === ' '))) {
       this.fail('a key that is not a plain or quoted scalar');
@@ -293,20 +292,10 @@ class Reader {
     let value: unknown;
     let end: number;
     switch (c) {
-      case 34: {
-        const close = this.doubleQuoteEnd(p);
-        if (close < 0) this.fail('a multi-line double-quoted scalar');
-        value = this.doubleQuoted(p, close);
-        end = close + 1;
+      case 34:
+      case 39:
+        ({ value, end } = this.quoted(p));
         break;
-      }
-      case 39: {
-        const close = this.singleQuoteEnd(p);
-        if (close < 0) this.fail('a multi-line single-quoted scalar');
-        value = this.singleQuoted(p, close);
-        end = close + 1;
-        break;
-      }
       case 91:
       case 123: {
         const r = this.flow(p);
@@ -338,6 +327,14 @@ class Reader {
     while (p < this.le && (t.charCodeAt(p) === SPACE || t.charCodeAt(p) === TAB)) p++;
     if (p < this.le && t.charCodeAt(p) !== HASH) this.fail('more after a value on its line');
     if (p < this.le && p > 0 && t.charCodeAt(p - 1) !== SPACE && t.charCodeAt(p - 1) !== TAB) this.fail('a comment not preceded by a blank');
+  }
+
+  /** The quoted scalar at `p` (its opening quote) and where it ends; one that goes past its line goes to the full reader. */
+  quoted(p: number): { value: string; end: number } {
+    const double = this.text.charCodeAt(p) === 34;
+    const close = double ? this.doubleQuoteEnd(p) : this.singleQuoteEnd(p);
+    if (close < 0) this.fail(`a multi-line ${double ? 'double' : 'single'}-quoted scalar`);
+    return { value: double ? this.doubleQuoted(p, close) : this.singleQuoted(p, close), end: close + 1 };
   }
 
   doubleQuoteEnd(p: number): number {
@@ -389,16 +386,7 @@ class Reader {
     };
     const scalar = (q: number, inKey: boolean): { value: unknown; end: number; quoted: boolean } => {
       const c = t.charCodeAt(q);
-      if (c === 34) {
-        const close = this.doubleQuoteEnd(q);
-        if (close < 0) this.fail('a multi-line flow collection');
-        return { value: this.doubleQuoted(q, close), end: close + 1, quoted: true };
-      }
-      if (c === 39) {
-        const close = this.singleQuoteEnd(q);
-        if (close < 0) this.fail('a multi-line flow collection');
-        return { value: this.singleQuoted(q, close), end: close + 1, quoted: true };
-      }
+      if (c === 34 || c === 39) return { ...this.quoted(q), quoted: true };
       if (PLAIN_START_FORBIDDEN.has(t[q] as string) || ((c === DASH || c === 63 || c === COLON) && (t.charCodeAt(q + 1) === SPACE || q + 1 === le))) {
         this.fail('a flow scalar starting with an indicator');
       }
@@ -480,7 +468,7 @@ class Reader {
     // Raw lines from here: blank lines belong to the scalar, comments do not end it.
     const lines: string[] = [];
     let contentIndent = -1;
-    let pos = this.nextPosition();
+    let pos = this.nextPos;
     let lineNo = headerLine + 1;
     let size = 0;
     let leadingBlankMax = 0;
@@ -526,10 +514,6 @@ class Reader {
     this.seek(pos, lineNo);
     this.next();
     return value;
-  }
-
-  private nextPosition(): number {
-    return this.nextPos;
   }
 
   private seek(pos: number, line: number): void {
