@@ -16,11 +16,13 @@
  * A `tenant` peer means the pods of that tenant's member namespaces; `namespaces` and
  * `namespaceSelector` mean the pods of those namespaces; `podSelector` narrows them; a `cidr`
  * peer means the addresses in it, minus `except`, minus cloud metadata unless
- * `allowCloudMetadata` is set.
+ * `allowCloudMetadata` is set; an `internet` peer means the addresses of each block of
+ * src/api/internet.ts minus that block's ranges, minus `except`, minus cloud metadata.
  * Assumptions: membership comes from the compiler's result (who belongs to which tenant is
  * the fence's shape, not a permission).
  */
 import { CLOUD_METADATA_CIDRS, EXPOSE_LABEL_PREFIX, EXPOSE_LABEL_VALUE, NAMESPACE_NAME_LABEL } from '../api/constants.js';
+import { INTERNET_IP_BLOCKS } from '../api/internet.js';
 import type { DeepReadonly, Protocol } from '../api/k8s.js';
 import type { Peer as DeclaredPeer, PortSpec, TenantIsolation, TenantMode } from '../api/types.js';
 import type { CompileResult } from '../compiler/compile.js';
@@ -57,24 +59,31 @@ function declaredPorts(ports: readonly DeepReadonly<PortSpec>[] | undefined): Co
   });
 }
 
-/** The peer as the analysis reads it; undefined when it stands for nothing. */
-function declaredPeer(peer: DeepReadonly<DeclaredPeer>, membersOf: ReadonlyMap<string, readonly string[]>): Peer | undefined {
+/** The peer as the analysis reads it: the peers of one rule; none when it stands for nothing. */
+function declaredPeers(peer: DeepReadonly<DeclaredPeer>, membersOf: ReadonlyMap<string, readonly string[]>): Peer[] {
   const pods = peer.podSelector ?? {};
   if (peer.tenant !== undefined) {
     const members = membersOf.get(peer.tenant);
-    return members === undefined ? undefined : { kind: 'pods', namespaces: { kind: 'names', names: members }, pods };
+    return members === undefined ? [] : [{ kind: 'pods', namespaces: { kind: 'names', names: members }, pods }];
   }
-  if (peer.namespaces !== undefined) return { kind: 'pods', namespaces: { kind: 'names', names: peer.namespaces }, pods };
-  if (peer.namespaceSelector !== undefined) return { kind: 'pods', namespaces: { kind: 'selector', selector: peer.namespaceSelector }, pods };
+  if (peer.namespaces !== undefined) return [{ kind: 'pods', namespaces: { kind: 'names', names: peer.namespaces }, pods }];
+  if (peer.namespaceSelector !== undefined) return [{ kind: 'pods', namespaces: { kind: 'selector', selector: peer.namespaceSelector }, pods }];
+  const except = (peer.except ?? []).flatMap((e) => parseCidr(e) ?? []);
   if (peer.cidr !== undefined) {
     const cidr = parseCidr(peer.cidr);
-    if (cidr === null) return undefined;
-    const except = (peer.except ?? []).flatMap((e) => parseCidr(e) ?? []);
+    if (cidr === null) return [];
     if (peer.allowCloudMetadata !== true) except.push(...METADATA.filter((m) => m.family === cidr.family));
-    if (except.some((e) => cidrContains(e, cidr))) return undefined;
-    return { kind: 'addresses', cidr, except };
+    if (except.some((e) => cidrContains(e, cidr))) return [];
+    return [{ kind: 'addresses', cidr, except }];
   }
-  return undefined;
+  if (peer.internet === true) {
+    return INTERNET_IP_BLOCKS.map((b) => ({
+      kind: 'addresses',
+      cidr: b.cidr,
+      except: [...b.except, ...[...except, ...METADATA].filter((e) => e.family === b.cidr.family)],
+    }));
+  }
+  return [];
 }
 
 function declaredRules(
@@ -83,8 +92,8 @@ function declaredRules(
   membersOf: ReadonlyMap<string, readonly string[]>,
 ): Rule[] {
   return peers.flatMap((p) => {
-    const peer = declaredPeer(p, membersOf);
-    return peer === undefined ? [] : [{ peers: [peer], ports: declaredPorts(p.ports ?? fallbackPorts) }];
+    const declared = declaredPeers(p, membersOf);
+    return declared.length === 0 ? [] : [{ peers: declared, ports: declaredPorts(p.ports ?? fallbackPorts) }];
   });
 }
 

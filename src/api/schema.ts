@@ -13,6 +13,8 @@
  * claimed twice); the controller reports those in status (P6).
  */
 import { CRD_NAME, EXPOSE_LABEL_PREFIX, GROUP, KIND, PLURAL, SHORT_NAMES, SINGULAR, TENANT_LABEL, VERSION } from './constants.js';
+import { formatCidr } from '../core/cidr.js';
+import { INTERNET_IP_BLOCKS } from './internet.js';
 import { PROTOCOLS } from './k8s.js';
 import { deepFreeze } from '../core/objects.js';
 
@@ -84,9 +86,10 @@ export interface CustomResourceDefinition {
 /**
  * Static bounds. The list bounds also cap the CEL cost estimate, which multiplies a rule's
  * cost by how many times it can run (a peer rule runs once per peer of every list). With
- * these numbers the Kubernetes 1.34 estimator puts the whole schema at about 16M of its 100M
- * budget, and the costliest rule (except containment, per exposure peer) at about 5M of the
- * 10M allowed per rule: doubling exposures, exposurePeers or except would exceed it.
+ * these numbers the Kubernetes 1.34 estimator puts the whole schema at about 21.5M of its 100M
+ * budget, and the costliest rule (an internet peer's except entries inside its blocks, per
+ * exposure peer) at about 5.1M of the 10M allowed per rule: doubling exposures, exposurePeers
+ * or except would exceed it (measured on kube-apiserver 1.34.4 with copies of that rule added).
  */
 export const LIMITS = {
   /** Planned changes an Audit status lists (the count has the total). */
@@ -243,11 +246,22 @@ function cidrString(description: string): JSONSchemaProps {
   };
 }
 
+/** `0.0.0.0/0 or 2000::/3`, with the conjunction asked for. */
+const internetBlocks = (conjunction: 'and' | 'or'): string => INTERNET_IP_BLOCKS.map((b) => formatCidr(b.cidr)).join(` ${conjunction} `);
+
+/**
+ * CEL: `e` lies strictly inside one of the internet peer's blocks. Written with containsIP on
+ * the entry's address and a longer prefix, which is the same test for a block.
+ */
+function insideInternetBlock(e: string): string {
+  return INTERNET_IP_BLOCKS.map((b) => `(cidr('${formatCidr(b.cidr)}').containsIP(cidr(${e}).ip()) && cidr(${e}).prefixLength() > ${b.cidr.prefix})`).join(' || ');
+}
+
 function peer(): JSONSchemaProps {
   return {
     type: 'object',
     description:
-      'One allowed peer: exactly one of tenant, namespaces, namespaceSelector or cidr. podSelector narrows the first three to some pods; except and allowCloudMetadata go with cidr.',
+      'One allowed peer: exactly one of tenant, namespaces, namespaceSelector, cidr or internet. podSelector narrows the first three to some pods; except goes with cidr and internet, allowCloudMetadata with cidr.',
     properties: {
       tenant: namespaceName('Every member namespace of the TenantIsolation with this name.'),
       namespaces: {
@@ -261,12 +275,17 @@ function peer(): JSONSchemaProps {
       namespaceSelector: labelSelector('Namespaces whose labels match. {} selects every namespace.'),
       podSelector: labelSelector('Only pods whose labels match, in the namespaces the peer names.'),
       cidr: cidrString('Addresses outside the cluster, e.g. 10.0.0.0/8. Cloud metadata endpoints stay excluded unless allowCloudMetadata is true.'),
+      internet: {
+        type: 'boolean',
+        description: `The public internet: ${internetBlocks('and')}, without the private and special-purpose ranges (RFC 1918, shared address space, loopback, link-local, unique-local, documentation, benchmarking, multicast, reserved, and the prefixes that embed an IPv4 address). Cloud metadata is never included. Only true.`,
+        'x-kubernetes-validations': [{ rule: 'self', message: 'must be true when set; leave internet out for any other peer' }],
+      },
       except: {
         type: 'array',
-        description: 'Prefixes strictly inside cidr to leave out.',
+        description: `Prefixes to leave out: strictly inside cidr, or with internet strictly inside ${internetBlocks('or')}.`,
         maxItems: LIMITS.except,
         'x-kubernetes-list-type': 'set',
-        items: cidrString('A prefix strictly inside cidr.'),
+        items: cidrString('A prefix inside cidr, or inside the public internet.'),
       },
       allowCloudMetadata: {
         type: 'boolean',
@@ -276,27 +295,38 @@ function peer(): JSONSchemaProps {
     },
     'x-kubernetes-validations': [
       {
-        rule: '(has(self.tenant) ? 1 : 0) + (has(self.namespaces) ? 1 : 0) + (has(self.namespaceSelector) ? 1 : 0) + (has(self.cidr) ? 1 : 0) == 1',
-        message: 'a peer must set exactly one of tenant, namespaces, namespaceSelector or cidr',
+        rule: '(has(self.tenant) ? 1 : 0) + (has(self.namespaces) ? 1 : 0) + (has(self.namespaceSelector) ? 1 : 0) + (has(self.cidr) ? 1 : 0) + (has(self.internet) ? 1 : 0) == 1',
+        message: 'a peer must set exactly one of tenant, namespaces, namespaceSelector, cidr or internet',
       },
       {
-        rule: '!has(self.podSelector) || !has(self.cidr)',
-        message: 'podSelector cannot be combined with cidr',
+        rule: '!has(self.podSelector) || !(has(self.cidr) || has(self.internet))',
+        message: 'podSelector cannot be combined with cidr or internet',
         fieldPath: '.podSelector',
       },
       {
-        rule: '!has(self.except) || has(self.cidr)',
-        message: 'except is only allowed with cidr',
+        rule: '!has(self.except) || has(self.cidr) || has(self.internet)',
+        message: 'except is only allowed with cidr or internet',
         fieldPath: '.except',
       },
       {
-        rule: '!has(self.allowCloudMetadata) || has(self.cidr)',
+        rule: '!has(self.allowCloudMetadata) || has(self.cidr) || has(self.internet)',
         message: 'allowCloudMetadata is only allowed with cidr',
+        fieldPath: '.allowCloudMetadata',
+      },
+      {
+        rule: '!has(self.allowCloudMetadata) || !has(self.internet)',
+        message:
+          'allowCloudMetadata cannot be combined with internet: the public internet never includes the cloud metadata endpoints; allow them with a separate cidr peer such as 169.254.169.254/32',
         fieldPath: '.allowCloudMetadata',
       },
       {
         rule: '!has(self.cidr) || !has(self.except) || !isCIDR(self.cidr) || self.except.all(e, !isCIDR(e) || (cidr(self.cidr).containsCIDR(e) && cidr(e).prefixLength() > cidr(self.cidr).prefixLength()))',
         message: 'every except entry must be strictly inside cidr (same address family, longer prefix)',
+        fieldPath: '.except',
+      },
+      {
+        rule: `!has(self.internet) || !has(self.except) || self.except.all(e, !isCIDR(e) || ${insideInternetBlock('e')})`,
+        message: `every except entry of an internet peer must be strictly inside ${internetBlocks('or')}: the rest is never part of the public internet`,
         fieldPath: '.except',
       },
     ],

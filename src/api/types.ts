@@ -17,9 +17,9 @@ export interface PortSpec {
 }
 
 /**
- * One allowed peer. Exactly one of `tenant`, `namespaces`, `namespaceSelector`, `cidr`;
- * `podSelector` narrows the first three to some pods; `except` and `allowCloudMetadata`
- * go with `cidr` only.
+ * One allowed peer. Exactly one of `tenant`, `namespaces`, `namespaceSelector`, `cidr`,
+ * `internet`; `podSelector` narrows the first three to some pods; `except` goes with `cidr`
+ * and `internet`, `allowCloudMetadata` with `cidr` only.
  */
 export interface Peer {
   tenant?: string;
@@ -27,6 +27,13 @@ export interface Peer {
   namespaceSelector?: LabelSelector;
   podSelector?: LabelSelector;
   cidr?: string;
+  /**
+   * The public internet, `true` only: every IPv4 address and the IPv6 global unicast block
+   * 2000::/3, minus the private and special-purpose ranges of src/api/internet.ts (cloud
+   * metadata among them). Compiles to one ipBlock per family.
+   */
+  internet?: boolean;
+  /** Prefixes to leave out: strictly inside `cidr`, or (with `internet`) inside 0.0.0.0/0 or 2000::/3. */
   except?: string[];
   /** Lets this CIDR reach cloud metadata endpoints (169.254.169.254, fd00:ec2::254). Default false. */
   allowCloudMetadata?: boolean;

@@ -9,6 +9,7 @@ import type { LabelSelector } from '../api/k8s.js';
 import { PROTOCOLS } from '../api/k8s.js';
 import type { Peer, PortSpec, TenantIsolation } from '../api/types.js';
 import { dnsLabelProblem, portNameProblem } from '../api/names.js';
+import { internetBlockOf } from '../api/internet.js';
 import { MAX_EXPOSURE_NAME_LENGTH } from '../api/schema.js';
 import { cidrContains, parseCidr } from '../core/cidr.js';
 import { selectorProblems } from '../core/labels.js';
@@ -37,9 +38,21 @@ function checkPorts(ports: readonly DeepReadonly<PortSpec>[] | undefined, where:
   }
 }
 
+/** An internet peer: `true`, no pods, no metadata opt-in, and every except inside a public block. */
+function checkInternet(peer: DeepReadonly<Peer>, where: string, out: string[]): void {
+  if (peer.internet !== true) out.push(`${where}.internet: must be true when set`);
+  if (peer.podSelector !== undefined) out.push(`${where}.podSelector: not allowed with internet`);
+  if (peer.allowCloudMetadata !== undefined) out.push(`${where}.allowCloudMetadata: not allowed with internet, which never includes cloud metadata`);
+  for (const e of peer.except ?? []) {
+    const inner = parseCidr(e);
+    if (inner === null) out.push(`${where}.except: ${JSON.stringify(e)} is not a CIDR`);
+    else if (internetBlockOf(inner) === undefined) out.push(`${where}.except: ${e} is not strictly inside a block of the public internet`);
+  }
+}
+
 function checkPeer(peer: DeepReadonly<Peer>, where: string, out: string[]): void {
-  const kinds = [peer.tenant !== undefined, peer.namespaces !== undefined, peer.namespaceSelector !== undefined, peer.cidr !== undefined].filter(Boolean).length;
-  if (kinds !== 1) out.push(`${where}: exactly one of tenant, namespaces, namespaceSelector, cidr must be set (found ${kinds})`);
+  const kinds = [peer.tenant, peer.namespaces, peer.namespaceSelector, peer.cidr, peer.internet].filter((k) => k !== undefined).length;
+  if (kinds !== 1) out.push(`${where}: exactly one of tenant, namespaces, namespaceSelector, cidr, internet must be set (found ${kinds})`);
   checkSelector(peer.namespaceSelector, `${where}.namespaceSelector`, out);
   checkSelector(peer.podSelector, `${where}.podSelector`, out);
   if (peer.namespaces !== undefined) {
@@ -55,8 +68,10 @@ function checkPeer(peer: DeepReadonly<Peer>, where: string, out: string[]): void
       if (inner === null) out.push(`${where}.except: ${JSON.stringify(e)} is not a CIDR`);
       else if (outer !== null && (!cidrContains(outer, inner) || inner.prefix === outer.prefix)) out.push(`${where}.except: ${e} is not strictly inside ${peer.cidr}`);
     }
+  } else if (peer.internet !== undefined) {
+    checkInternet(peer, where, out);
   } else if (peer.except !== undefined || peer.allowCloudMetadata !== undefined) {
-    out.push(`${where}: except and allowCloudMetadata go with cidr only`);
+    out.push(`${where}: except goes with cidr or internet only, allowCloudMetadata with cidr only`);
   }
   checkPorts(peer.ports, where, out);
 }

@@ -14,6 +14,9 @@
  *   ingress (P2); the compiler writes only the side each tenant declares.
  * - Every CIDR allow excepts the cloud metadata endpoints it covers unless the peer sets
  *   `allowCloudMetadata` (P3); a CIDR that lies inside a metadata prefix is dropped.
+ * - An `internet` peer becomes one rule with one ipBlock per block of src/api/internet.ts,
+ *   each excepting that block's special-purpose ranges and the peer's own `except` entries
+ *   inside it; cloud metadata is outside both blocks or excepted, with no opt-in (P3).
  * - Policies are written only into member namespaces and conflicted namespaces.
  * - The result is deeply frozen. Policies of one tenant share their frozen `spec`, labels
  *   and ownerReferences objects (one copy per tenant, not per namespace); copy before
@@ -55,6 +58,7 @@ import type {
   OwnerReference,
   PolicyType,
 } from '../api/k8s.js';
+import { INTERNET_IP_BLOCKS } from '../api/internet.js';
 import type { Peer, PortSpec, TenantIsolation, TenantMode } from '../api/types.js';
 import { cidrContains, compareCidrs, formatCidr, parseCidr, type Cidr } from '../core/cidr.js';
 import { canonicalSelector, compareStrings, isEmptySelector, matchesSelector } from '../core/labels.js';
@@ -211,11 +215,36 @@ interface Resolver {
   membersOf: ReadonlyMap<string, readonly string[]>;
 }
 
-/** One declared peer as a NetworkPolicyPeer, or a reason it resolves to nothing. */
-function resolvePeer(peer: DeepReadonly<Peer>, r: Resolver): NetworkPolicyPeer | string {
-  const withPods = (np: NetworkPolicyPeer): NetworkPolicyPeer => {
+/**
+ * An ipBlock of `cidr` minus `except`, plus the cloud metadata prefixes it covers unless
+ * `allowCloudMetadata`; a reason instead when cloud metadata covers all of `cidr`.
+ */
+function ipBlockPeer(cidr: Cidr, except: readonly Cidr[], allowCloudMetadata: boolean): NetworkPolicyPeer | string {
+  const all = [...except];
+  if (!allowCloudMetadata) {
+    for (const m of METADATA) {
+      if (cidrContains(m, cidr)) return `cidr ${formatCidr(cidr)} lies inside cloud metadata ${formatCidr(m)}; set allowCloudMetadata to allow it`;
+      if (cidrContains(cidr, m) && !all.some((e) => cidrContains(e, m))) all.push(m);
+    }
+  }
+  const exceptText = [...new Set(all.sort(compareCidrs).map(formatCidr))];
+  return { ipBlock: exceptText.length > 0 ? { cidr: formatCidr(cidr), except: exceptText } : { cidr: formatCidr(cidr) } };
+}
+
+/**
+ * The ipBlocks of an internet peer: each block with its own ranges and the peer's except
+ * entries inside it. Never a reason: no block lies inside a cloud metadata prefix.
+ */
+function internetPeers(peer: DeepReadonly<Peer>): NetworkPolicyPeer[] {
+  const extra = (peer.except ?? []).map((e) => parseCidr(e) as Cidr);
+  return INTERNET_IP_BLOCKS.map((b) => ipBlockPeer(b.cidr, [...b.except, ...extra.filter((e) => cidrContains(b.cidr, e))], false) as NetworkPolicyPeer);
+}
+
+/** One declared peer as the NetworkPolicyPeers of one rule, or a reason it resolves to nothing. */
+function resolvePeer(peer: DeepReadonly<Peer>, r: Resolver): NetworkPolicyPeer[] | string {
+  const withPods = (np: NetworkPolicyPeer): NetworkPolicyPeer[] => {
     if (peer.podSelector !== undefined) np.podSelector = canonicalSelector(peer.podSelector as LabelSelector);
-    return np;
+    return [np];
   };
   if (peer.tenant !== undefined) {
     const members = r.membersOf.get(peer.tenant);
@@ -237,23 +266,15 @@ function resolvePeer(peer: DeepReadonly<Peer>, r: Resolver): NetworkPolicyPeer |
     return withPods({ namespaceSelector: nameSelector(names) });
   }
   if (peer.cidr !== undefined) {
-    const cidr = parseCidr(peer.cidr) as Cidr;
-    const except = (peer.except ?? []).map((e) => parseCidr(e) as Cidr);
-    if (peer.allowCloudMetadata !== true) {
-      for (const m of METADATA) {
-        if (cidrContains(m, cidr)) return `cidr ${peer.cidr} lies inside cloud metadata ${formatCidr(m)}; set allowCloudMetadata to allow it`;
-        if (cidrContains(cidr, m) && !except.some((e) => cidrContains(e, m))) except.push(m);
-      }
-    }
-    const exceptText = [...new Set(except.sort(compareCidrs).map(formatCidr))];
-    const ipBlock = exceptText.length > 0 ? { cidr: formatCidr(cidr), except: exceptText } : { cidr: formatCidr(cidr) };
-    return { ipBlock };
+    const block = ipBlockPeer(parseCidr(peer.cidr) as Cidr, (peer.except ?? []).map((e) => parseCidr(e) as Cidr), peer.allowCloudMetadata === true);
+    return typeof block === 'string' ? block : [block];
   }
-  return 'peer names no tenant, namespaces, namespaceSelector or cidr';
+  if (peer.internet === true) return internetPeers(peer);
+  return 'peer names no tenant, namespaces, namespaceSelector, cidr or internet';
 }
 
 interface RuleDraft {
-  peer: NetworkPolicyPeer;
+  peers: NetworkPolicyPeer[];
   ports: NetworkPolicyPort[] | undefined;
 }
 
@@ -265,17 +286,17 @@ function draftRules(peers: readonly DeepReadonly<Peer>[], defaultPorts: readonly
       warnings.push(`${where}[${i}]: ${resolved}; the peer allows nothing`);
       continue;
     }
-    drafts.push({ peer: resolved, ports: compilePorts(peer.ports ?? defaultPorts) });
+    drafts.push({ peers: resolved, ports: compilePorts(peer.ports ?? defaultPorts) });
   }
   return sortedUnique(drafts);
 }
 
 function ingressRules(drafts: readonly RuleDraft[]): NetworkPolicyIngressRule[] {
-  return drafts.map((d) => (d.ports === undefined ? { from: [d.peer] } : { from: [d.peer], ports: d.ports }));
+  return drafts.map((d) => (d.ports === undefined ? { from: d.peers } : { from: d.peers, ports: d.ports }));
 }
 
 function egressRules(drafts: readonly RuleDraft[]): NetworkPolicyEgressRule[] {
-  return drafts.map((d) => (d.ports === undefined ? { to: [d.peer] } : { to: [d.peer], ports: d.ports }));
+  return drafts.map((d) => (d.ports === undefined ? { to: d.peers } : { to: d.peers, ports: d.ports }));
 }
 
 function ownerReferences(owners: readonly Tenant[]): OwnerReference[] | undefined {

@@ -27,6 +27,7 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { CRD_NAME, GROUP, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PLURAL, POLICY_NAMES, POLICY_TENANT_LABEL, SYSTEM_NAMESPACES, TENANT_LABEL, VERSION } from '../../src/api/constants.js';
+import { INTERNET_BLOCKS } from '../../src/api/internet.js';
 import type { TenantIsolation } from '../../src/api/types.js';
 import {
   describeResult,
@@ -316,7 +317,9 @@ describe('netfence on a kind cluster with Calico', () => {
         (await networking.readNamespacedNetworkPolicy({ name: POLICY_NAMES.egress, namespace })).spec?.egress?.flatMap((rule) => rule.to ?? []).flatMap((peer) => (peer.ipBlock ? [peer.ipBlock] : [])) ?? [];
       const payments = await blocksOf('payments');
       const anywhere = payments.find((block) => block.cidr === '0.0.0.0/0');
-      expect(anywhere?.except).toEqual(expect.arrayContaining([`${METADATA_ADDRESS}/32`, '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16']));
+      // The internet peer: link-local (metadata included), RFC 1918 and the other special ranges left out.
+      expect([...(anywhere?.except ?? [])].sort()).toEqual(INTERNET_BLOCKS.find((b) => b.cidr === '0.0.0.0/0')?.except.map((r) => r.cidr).sort());
+      expect(anywhere?.except).toEqual(expect.arrayContaining(['169.254.0.0/16', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16']));
       const analytics = await blocksOf('analytics');
       expect(analytics).toEqual([expect.objectContaining({ cidr: `${METADATA_ADDRESS}/32` })]);
       expect(analytics[0]?.except ?? []).toEqual([]);

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import type { NetworkPolicy, Pod, Protocol } from '../../src/api/k8s.js';
 import type { Peer, PortSpec, TenantIsolation, TenantIsolationSpec } from '../../src/api/types.js';
 import { compile, type CompileInput, type CompileResult } from '../../src/compiler/compile.js';
+import { INTERNET_IP_BLOCKS } from '../../src/api/internet.js';
 import { cidrContainsIP, parseCidr, parseIP } from '../../src/core/cidr.js';
 import { matchesSelector } from '../../src/core/labels.js';
 import { buildEvaluator, type Endpoint, type Evaluator } from '../../src/evaluator/index.js';
@@ -54,6 +55,13 @@ function peerDeclares(peer: Peer, pod: Pod, c: Cluster, result: CompileResult, p
     const cidr = parseCidr(peer.cidr);
     if (ip === null || cidr === null || !cidrContainsIP(cidr, ip)) return false;
     return !(peer.except ?? []).some((e) => cidrContainsIP(parseCidr(e) as NonNullable<ReturnType<typeof parseCidr>>, ip));
+  }
+  if (peer.internet === true) {
+    const ip = parseIP(pod.status?.podIP ?? '');
+    if (ip === null) return false;
+    const block = INTERNET_IP_BLOCKS.find((b) => cidrContainsIP(b.cidr, ip));
+    const out = [...(block?.except ?? []), ...(peer.except ?? []).map((e) => parseCidr(e) as NonNullable<ReturnType<typeof parseCidr>>)];
+    return block !== undefined && !out.some((e) => cidrContainsIP(e, ip));
   }
   return false;
 }

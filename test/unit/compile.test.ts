@@ -1,4 +1,6 @@
+import { CLOUD_METADATA_CIDRS } from '../../src/api/constants.js';
 import { defaultSettings } from '../../src/compiler/settings.js';
+import { cidrContains, formatCidr, parseCidr, type Cidr } from '../../src/core/cidr.js';
 import { compileWith, findPolicy, memberNs, ns, pod, policyNames, tenant } from '../fixtures/builders.js';
 
 const nameIn = (...values: string[]) => ({ matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values }] });
@@ -138,6 +140,14 @@ describe('conflicts fail closed (P6)', () => {
     ['an In selector without values', { ingress: { from: [{ namespaceSelector: { matchExpressions: [{ key: 'a', operator: 'In' as const }] } }] } }, 'needs at least one value'],
     ['an exposure name too long for a label key', { exposures: [{ name: 'x'.repeat(57), from: [{ namespaces: ['a'] }] }] }, 'label key'],
     ['a podSelector with a cidr', { ingress: { from: [{ cidr: '10.0.0.0/8', podSelector: {} }] } }, 'not allowed with cidr'],
+    ['internet: false', { egress: { to: [{ internet: false }] } }, 'internet: must be true'],
+    ['internet with a cidr', { egress: { to: [{ internet: true, cidr: '0.0.0.0/0' }] } }, 'exactly one of tenant, namespaces, namespaceSelector, cidr, internet'],
+    ['internet with a podSelector', { egress: { to: [{ internet: true, podSelector: {} }] } }, 'podSelector: not allowed with internet'],
+    ['internet with allowCloudMetadata', { egress: { to: [{ internet: true, allowCloudMetadata: true }] } }, 'allowCloudMetadata: not allowed with internet'],
+    ['an internet except outside the public blocks', { ingress: { from: [{ internet: true, except: ['fd00::/8'] }] } }, 'fd00::/8 is not strictly inside a block of the public internet'],
+    ['an internet except that is a whole block', { egress: { to: [{ internet: true, except: ['2000::/3'] }] } }, 'not strictly inside a block'],
+    ['an internet except that is not a CIDR', { egress: { to: [{ internet: true, except: ['8.8.8.8'] }] } }, '"8.8.8.8" is not a CIDR'],
+    ['allowCloudMetadata with a tenant', { egress: { to: [{ tenant: 'x', allowCloudMetadata: true }] } }, 'allowCloudMetadata with cidr only'],
   ])('%s makes a tenant deny-only', (_what, spec, message) => {
     const r = compileWith({ tenants: [tenant('t', spec)], namespaces: [memberNs('n', 't')] });
     expect(policyNames(r)).toEqual(['n/netfence-default-deny']);
@@ -279,6 +289,72 @@ describe('CIDR peers and cloud metadata (P3)', () => {
   test('an ingress cidr excludes metadata too', () => {
     const r = compileWith({ tenants: [tenant('a', { ingress: { from: [{ cidr: '0.0.0.0/0' }] } })], namespaces });
     expect(findPolicy(r, 'n', 'netfence-allow-ingress').spec.ingress).toEqual([{ from: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['169.254.169.254/32'] } }] }]);
+  });
+});
+
+describe('the internet peer', () => {
+  const namespaces = [memberNs('n', 'a')];
+  const IPV4_EXCEPT = [
+    '0.0.0.0/8',
+    '10.0.0.0/8',
+    '100.64.0.0/10',
+    '127.0.0.0/8',
+    '169.254.0.0/16',
+    '172.16.0.0/12',
+    '192.0.0.0/24',
+    '192.0.2.0/24',
+    '192.88.99.0/24',
+    '192.168.0.0/16',
+    '198.18.0.0/15',
+    '198.51.100.0/24',
+    '203.0.113.0/24',
+    '224.0.0.0/4',
+    '240.0.0.0/4',
+  ];
+  const IPV6_EXCEPT = ['2001::/23', '2001:db8::/32', '2002::/16', '3fff::/20'];
+  const internetRule = (peer: object) => compileWith({ tenants: [tenant('a', { egress: { to: [peer] } })], namespaces }).policies.find((p) => p.metadata.name === 'netfence-allow-egress')?.spec.egress;
+
+  test('is one rule with an IPv4 block and the IPv6 global unicast block, each without its special-purpose ranges', () => {
+    expect(internetRule({ internet: true, ports: [{ port: 443 }] })).toEqual([
+      {
+        to: [{ ipBlock: { cidr: '0.0.0.0/0', except: IPV4_EXCEPT } }, { ipBlock: { cidr: '2000::/3', except: IPV6_EXCEPT } }],
+        ports: [{ protocol: 'TCP', port: 443 }],
+      },
+    ]);
+  });
+
+  test('adds the peer\'s own except entries to the block of their family, sorted', () => {
+    const [rule] = internetRule({ internet: true, except: ['2606:4700::/32', '8.8.8.0/24', '1.0.0.0/8'] }) ?? [];
+    expect(rule?.to?.map((p) => p.ipBlock)).toEqual([
+      { cidr: '0.0.0.0/0', except: ['0.0.0.0/8', '1.0.0.0/8', '8.8.8.0/24', ...IPV4_EXCEPT.slice(1)] },
+      { cidr: '2000::/3', except: [...IPV6_EXCEPT.slice(0, 3), '2606:4700::/32', ...IPV6_EXCEPT.slice(3)] },
+    ]);
+  });
+
+  test('writes a repeated except entry once', () => {
+    const [rule] = internetRule({ internet: true, except: ['10.0.0.0/8'] }) ?? [];
+    expect(rule?.to?.[0]?.ipBlock?.except).toEqual(IPV4_EXCEPT);
+  });
+
+  test('never lets an ipBlock reach cloud metadata (P3)', () => {
+    const [rule] = internetRule({ internet: true }) ?? [];
+    for (const block of rule?.to ?? []) {
+      const cidr = parseCidr(block.ipBlock?.cidr ?? '') as Cidr;
+      for (const m of CLOUD_METADATA_CIDRS.map((c) => parseCidr(c) as Cidr)) {
+        const excepted = (block.ipBlock?.except ?? []).some((e) => cidrContains(parseCidr(e) as Cidr, m));
+        expect({ block: block.ipBlock?.cidr, metadata: formatCidr(m), reachable: cidrContains(cidr, m) && !excepted }).toMatchObject({ reachable: false });
+      }
+    }
+  });
+
+  test('works in ingress and in exposures, with the exposure\'s ports', () => {
+    const r = compileWith({
+      tenants: [tenant('a', { ingress: { from: [{ internet: true, ports: [{ port: 8443 }] }] }, exposures: [{ name: 'web', from: [{ internet: true }], ports: [{ port: 8080 }] }] })],
+      namespaces,
+    });
+    const blocks = [{ ipBlock: { cidr: '0.0.0.0/0', except: IPV4_EXCEPT } }, { ipBlock: { cidr: '2000::/3', except: IPV6_EXCEPT } }];
+    expect(findPolicy(r, 'n', 'netfence-allow-ingress').spec.ingress).toEqual([{ from: blocks, ports: [{ protocol: 'TCP', port: 8443 }] }]);
+    expect(findPolicy(r, 'n', 'netfence-expose-web').spec.ingress).toEqual([{ from: blocks, ports: [{ protocol: 'TCP', port: 8080 }] }]);
   });
 });
 

@@ -2,9 +2,13 @@
  * Every example renders cleanly, and the policies it renders keep its tenants apart: each
  * example's README promises the verdicts below, checked with the evaluator.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Protocol } from '../../src/api/k8s.js';
+import { parse } from 'yaml';
+import { INTERNET_BLOCKS } from '../../src/api/internet.js';
+import type { NetworkPolicy, Protocol } from '../../src/api/k8s.js';
+import type { TenantIsolation } from '../../src/api/types.js';
+import { validateTenantIsolation } from '../../src/api/validate.js';
 import { compile } from '../../src/compiler/compile.js';
 import { defaultSettings } from '../../src/compiler/settings.js';
 import { buildEvaluator, parseEndpoint } from '../../src/evaluator/index.js';
@@ -50,8 +54,10 @@ const VERDICTS: Record<string, Expectation[]> = {
     ['payments/api', '2606:2800:220:1::1', 443, 'TCP', true],
     ['payments/api', '93.184.216.34', 80, 'TCP', false],
     ['payments/api', '10.200.0.1', 443, 'TCP', false],
+    ['payments/api', '100.64.0.1', 443, 'TCP', false],
     ['payments/api', '169.254.169.254', 443, 'TCP', false],
     ['payments/api', 'fd00:ec2::254', 443, 'TCP', false],
+    ['payments/api', 'fd00::1', 443, 'TCP', false],
     ['payments/api', 'analytics/job', 443, 'TCP', false],
     ['analytics/job', '169.254.169.254', 80, 'TCP', true],
     ['analytics/job', '93.184.216.34', 443, 'TCP', false],
@@ -95,5 +101,85 @@ describe('examples', () => {
     const withoutEgress = inputs.tenants.map((t) => (t.metadata.name === 'team-b' ? { ...t, spec: { namespaces: ['team-b'] } } : t));
     const closed = compile({ tenants: withoutEgress, namespaces: inputs.namespaces, settings: defaultSettings() });
     expect(buildEvaluator({ namespaces: inputs.namespaces, pods, policies: closed.policies }).evaluate(b, a, 8443, 'TCP').allowed).toBe(false);
+  });
+
+  describe('internet-egress: the README, checked through explain', () => {
+    const dir = join(EXAMPLES, 'internet-egress');
+    const readme = readFileSync(join(dir, 'README.md'), 'utf8');
+
+    /** The verdict line and the fence line explain prints for one path. */
+    async function explain(from: string, to: string, port?: number): Promise<{ code: number; verdict: string | undefined; fence: string | undefined }> {
+      const run = await runNetfence(['explain', '-f', dir, from, to, ...(port === undefined ? [] : ['--port', `${port}/TCP`])]);
+      const lines = run.stdout.trimEnd().split('\n');
+      return { code: run.code, verdict: lines.at(-1), fence: lines.find((l) => l.startsWith('fence: ')) };
+    }
+
+    const PUBLIC = ['93.184.216.34', '8.8.8.8', '2606:2800:220:1::1', '2606:4700:4700::1111', '192.31.196.1'];
+    test.each(PUBLIC)('payments/api reaches %s on 443, declared, and not on 80', async (address) => {
+      expect(await explain('payments/api', address, 443)).toEqual({ code: 0, verdict: 'verdict: allowed', fence: 'fence: leaves tenant payments: declared on TCP 443' });
+      expect(await explain('payments/api', address, 80)).toMatchObject({ code: 1, verdict: 'verdict: denied' });
+    });
+
+    const SPECIAL = [
+      ...['10.0.0.1', '172.16.0.1', '192.168.1.1', '100.64.0.1', '127.0.0.1', '169.254.1.1', '169.254.169.254', '198.18.0.1', '203.0.113.7', '224.0.0.1'],
+      ...['fd00::1', 'fd00:ec2::254', 'fe80::1', '::1', 'ff02::1', '2001:db8::1'],
+      ...['::ffff:10.0.0.1', '64:ff9b::10.0.0.1', '2002:a00:1::1', '2001:0:a00:1::1'],
+    ];
+    test.each(SPECIAL)('payments/api reaches %s on no port, and its fence does not declare it', async (address) => {
+      expect(await explain('payments/api', address)).toEqual({ code: 1, verdict: 'verdict: denied', fence: 'fence: leaves tenant payments: not declared' });
+    });
+
+    test('the README names every address these tests try', () => {
+      const named = [...readme.matchAll(/`([0-9a-f:.]+)`/g)].map((m) => m[1]);
+      expect([...PUBLIC, ...SPECIAL].filter((a) => !named.includes(a))).toEqual([]);
+    });
+
+    test('payments/api does not reach analytics/job, and analytics/job reaches 169.254.169.254:80 and nothing else outside DNS', async () => {
+      expect(await explain('payments/api', 'analytics/job')).toMatchObject({ code: 1, verdict: 'verdict: denied' });
+      expect(await explain('analytics/job', '169.254.169.254', 80)).toMatchObject({ code: 0, verdict: 'verdict: allowed' });
+      expect(await explain('analytics/job', '169.254.169.254', 443)).toMatchObject({ code: 1, verdict: 'verdict: denied' });
+      for (const address of ['8.8.8.8', '2606:4700:4700::1111', '169.254.1.1']) expect(await explain('analytics/job', address)).toMatchObject({ code: 1, verdict: 'verdict: denied' });
+    });
+
+    /** The rows of the first README table after `heading`: range and what it is. */
+    function tableAfter(heading: string): [string, string][] {
+      const at = readme.indexOf(heading);
+      expect(at).toBeGreaterThan(-1);
+      const start = readme.indexOf('\n| range |', at);
+      const table = readme.slice(start + 1).split('\n\n')[0] ?? '';
+      return [...table.matchAll(/^\| `([^`]+)` \| (.+) \|$/gm)].map((m) => [m[1] as string, m[2] as string]);
+    }
+    const rows = (key: 'except' | 'outside' | 'kept') => INTERNET_BLOCKS.flatMap((b) => b[key].map((r) => [r.cidr, r.name]));
+
+    test('the README tables list exactly the ranges src/api/internet.ts leaves out and keeps', () => {
+      expect(tableAfter('## What `internet` leaves out')).toEqual(rows('except'));
+      expect(tableAfter('Outside `2000::/3`')).toEqual(rows('outside'));
+      expect(tableAfter('Kept on purpose')).toEqual(rows('kept'));
+    });
+
+    test('render writes the internet peer as 0.0.0.0/0 and 2000::/3, each with the first table in except', async () => {
+      const run = await runNetfence(['render', '-f', dir, '-o', 'json']);
+      const list = JSON.parse(run.stdout) as { items: NetworkPolicy[] };
+      const egress = list.items.find((p) => p.metadata.namespace === 'payments' && p.metadata.name === 'netfence-allow-egress');
+      const blocks = egress?.spec.egress?.flatMap((r) => r.to ?? []).map((p) => p.ipBlock);
+      const table = tableAfter('## What `internet` leaves out').map(([cidr]) => cidr);
+      expect(blocks).toEqual([
+        { cidr: '0.0.0.0/0', except: table.filter((c) => !c.includes(':')) },
+        { cidr: '2000::/3', except: table.filter((c) => c.includes(':')) },
+      ]);
+    });
+  });
+
+  test('the TenantIsolation in the README reference is valid, and its internet peer is the two blocks of the example README', () => {
+    const readme = readFileSync(join(process.cwd(), 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## TenantIsolation reference'));
+    const sample = parse(/```yaml\n([\s\S]*?)```/.exec(section)?.[1] ?? '') as TenantIsolation;
+    expect(validateTenantIsolation(sample)).toEqual([]);
+    const ns = (name: string) => ({ apiVersion: 'v1' as const, kind: 'Namespace' as const, metadata: { name } });
+    const result = compile({ tenants: [sample], namespaces: [ns('shop-web'), ns('platform'), ns('payments-gateway'), ns('ingress-nginx')], settings: defaultSettings() });
+    const egress = result.policies.find((p) => p.metadata.namespace === 'shop-web' && p.metadata.name === 'netfence-allow-egress');
+    const internet = egress?.spec.egress?.find((r) => (r.to?.length ?? 0) === 2);
+    expect(internet?.to).toEqual(INTERNET_BLOCKS.map((b) => ({ ipBlock: { cidr: b.cidr, except: b.except.map((r) => r.cidr) } })));
+    expect(internet?.ports).toEqual([{ protocol: 'TCP', port: 443 }]);
   });
 });

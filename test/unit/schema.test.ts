@@ -30,7 +30,8 @@ const tenantPeer = { tenant: 'team-b', podSelector: selector, ports: [port] } sa
 const namespacesPeer = { namespaces: ['monitoring'], podSelector: selector, ports: [{ port: 'metrics' }] } satisfies Peer;
 const selectorPeer = { namespaceSelector: selector, podSelector: selector } satisfies Peer;
 const cidrPeer = { cidr: '10.0.0.0/8', except: ['10.1.0.0/16'], allowCloudMetadata: false, ports: [{ protocol: 'UDP' }] } satisfies Peer;
-const peers = [tenantPeer, namespacesPeer, selectorPeer, cidrPeer];
+const internetPeer = { internet: true, except: ['8.8.4.0/24', '2606:4700::/32'], ports: [{ port: 443 }] } satisfies Peer;
+const peers = [tenantPeer, namespacesPeer, selectorPeer, cidrPeer, internetPeer];
 const exposure = { name: 'web', from: peers, ports: [port] } satisfies Exposure;
 const spec = {
   namespaces: ['team-a', 'team-a-jobs'],
@@ -217,7 +218,7 @@ describe('the schema', () => {
     const kubernetes = new Set(['has', 'size', 'all', 'exists', 'exists_one', 'matches', 'contains', 'startsWith', 'endsWith', 'type', 'int', 'string', 'isCIDR', 'cidr', 'containsCIDR', 'containsIP', 'prefixLength', 'masked', 'ip', 'isIP', 'family']);
     const called = schemaRules().flatMap(({ rule }) => [...rule.rule.replace(/'[^']*'|"[^"]*"/g, "''").matchAll(/([A-Za-z_][A-Za-z0-9_]*)\s*\(/g)].map((m) => m[1] as string));
     expect(called.filter((f) => !kubernetes.has(f))).toEqual([]);
-    expect(new Set(called)).toEqual(new Set(['has', 'size', 'type', 'matches', 'contains', 'all', 'isCIDR', 'cidr', 'containsCIDR', 'prefixLength']));
+    expect(new Set(called)).toEqual(new Set(['has', 'size', 'type', 'matches', 'contains', 'all', 'isCIDR', 'cidr', 'containsCIDR', 'containsIP', 'ip', 'prefixLength']));
   });
 });
 

@@ -54,6 +54,11 @@ export const acceptedCases: Case[] = [
   { name: 'an IPv6 CIDR with an except strictly inside', object: withEgress({ cidr: 'fd00::/8', except: ['fd00:ec2::254/128'] }) },
   { name: 'a CIDR with host bits set, as Kubernetes accepts', object: withEgress({ cidr: '10.1.2.3/8', except: ['10.1.0.0/16'] }) },
   { name: 'a CIDR peer that allows cloud metadata', object: withEgress({ cidr: '169.254.169.254/32', allowCloudMetadata: true }) },
+  { name: 'an internet peer on 443', object: withEgress({ internet: true, ports: [{ port: 443 }] }) },
+  { name: 'an internet peer with public excepts of both families', object: withEgress({ internet: true, except: ['8.8.8.0/24', '0.0.0.0/1', '2606:4700::/32', '2000::/4', '3fff:ffff::/32'] }) },
+  { name: 'an internet peer in ingress', object: withIngress({ internet: true, ports: [{ port: 8443 }] }) },
+  { name: 'an internet peer in an exposure, as behind a LoadBalancer', object: tenant({ exposures: [{ name: 'web', from: [{ internet: true }], ports: [{ port: 8443 }] }] }) },
+  { name: 'an internet peer next to a CIDR peer that allows cloud metadata', object: withEgress({ internet: true }, { cidr: '169.254.169.254/32', allowCloudMetadata: true }) },
   { name: 'a numeric port with a protocol', object: withPorts({ port: 443, protocol: 'TCP' }) },
   { name: 'a port range', object: withPorts({ port: 8000, endPort: 9000, protocol: 'UDP' }) },
   { name: 'a port range of one port', object: withPorts({ port: 53, endPort: 53 }) },
@@ -108,7 +113,7 @@ export const rejectedCases: RejectedCase[] = [
     object: withIngress({ namespace: ['a'] }),
     issues: [
       [`${FROM0}.namespace`, `unknown field "${FROM0}.namespace"`],
-      [FROM0, 'exactly one of tenant, namespaces, namespaceSelector or cidr'],
+      [FROM0, 'exactly one of tenant, namespaces, namespaceSelector, cidr or internet'],
     ],
   },
   { name: 'a field named like an Object property', object: tenant({ constructor: 1, toString: 'x' }), issues: [['spec.constructor', 'unknown field'], ['spec.toString', 'unknown field']] },
@@ -146,13 +151,34 @@ export const rejectedCases: RejectedCase[] = [
   { name: 'a bad peer inside an exposure', object: tenant({ exposures: [{ name: 'web', from: [{}] }] }), issues: [['spec.exposures[0].from[0]', 'exactly one of']] },
 
   // Peers: exactly one kind, and what goes with what.
-  { name: 'an empty peer', object: withIngress({}), issues: [[FROM0, 'a peer must set exactly one of tenant, namespaces, namespaceSelector or cidr']] },
+  { name: 'an empty peer', object: withIngress({}), issues: [[FROM0, 'a peer must set exactly one of tenant, namespaces, namespaceSelector, cidr or internet']] },
   { name: 'a peer with a tenant and a CIDR', object: withEgress({ tenant: 'b', cidr: '10.0.0.0/8' }), issues: [[TO0, 'exactly one of']] },
   { name: 'a peer with namespaces and a namespaceSelector', object: withEgress({ namespaces: ['a'], namespaceSelector: {} }), issues: [[TO0, 'exactly one of']] },
   { name: 'a peer with only a podSelector', object: withEgress({ podSelector: {} }), issues: [[TO0, 'exactly one of']] },
-  { name: 'a podSelector with a CIDR', object: withEgress({ cidr: '10.0.0.0/8', podSelector: {} }), issues: [[`${TO0}.podSelector`, 'podSelector cannot be combined with cidr']] },
-  { name: 'except without a CIDR', object: withEgress({ namespaces: ['a'], except: ['10.0.0.0/8'] }), issues: [[`${TO0}.except`, 'except is only allowed with cidr']] },
+  { name: 'a podSelector with a CIDR', object: withEgress({ cidr: '10.0.0.0/8', podSelector: {} }), issues: [[`${TO0}.podSelector`, 'podSelector cannot be combined with cidr or internet']] },
+  { name: 'except without a CIDR', object: withEgress({ namespaces: ['a'], except: ['10.0.0.0/8'] }), issues: [[`${TO0}.except`, 'except is only allowed with cidr or internet']] },
   { name: 'allowCloudMetadata without a CIDR', object: withEgress({ tenant: 'b', allowCloudMetadata: false }), issues: [[`${TO0}.allowCloudMetadata`, 'allowCloudMetadata is only allowed with cidr']] },
+
+  // The internet peer.
+  { name: 'internet: false', object: withEgress({ internet: false }), issues: [[`${TO0}.internet`, 'must be true when set']] },
+  { name: 'internet as a string', object: withEgress({ internet: 'yes' }), issues: [[`${TO0}.internet`, 'must be a boolean, found a string']] },
+  { name: 'internet with a CIDR', object: withEgress({ internet: true, cidr: '0.0.0.0/0' }), issues: [[TO0, 'exactly one of tenant, namespaces, namespaceSelector, cidr or internet']] },
+  { name: 'internet with a tenant', object: withIngress({ internet: true, tenant: 'b' }), issues: [[FROM0, 'exactly one of']] },
+  { name: 'internet with a podSelector', object: withEgress({ internet: true, podSelector: {} }), issues: [[`${TO0}.podSelector`, 'podSelector cannot be combined with cidr or internet']] },
+  {
+    name: 'internet with allowCloudMetadata',
+    object: withEgress({ internet: true, allowCloudMetadata: true }),
+    issues: [[`${TO0}.allowCloudMetadata`, 'allowCloudMetadata cannot be combined with internet: the public internet never includes the cloud metadata endpoints']],
+  },
+  { name: 'internet with allowCloudMetadata false', object: withEgress({ internet: true, allowCloudMetadata: false }), issues: [[`${TO0}.allowCloudMetadata`, 'cannot be combined with internet']] },
+  { name: 'an internet except in unique-local space', object: withEgress({ internet: true, except: ['fd00::/8'] }), issues: [[`${TO0}.except`, 'every except entry of an internet peer must be strictly inside 0.0.0.0/0 or 2000::/3']] },
+  { name: 'an internet except that is all of IPv4', object: withEgress({ internet: true, except: ['0.0.0.0/0'] }), issues: [[`${TO0}.except`, 'strictly inside 0.0.0.0/0 or 2000::/3']] },
+  { name: 'an internet except that is the whole IPv6 block', object: withEgress({ internet: true, except: ['2000::/3'] }), issues: [[`${TO0}.except`, 'strictly inside 0.0.0.0/0 or 2000::/3']] },
+  { name: 'an internet except wider than the IPv6 block', object: withEgress({ internet: true, except: ['2000::/2'] }), issues: [[`${TO0}.except`, 'strictly inside 0.0.0.0/0 or 2000::/3']] },
+  { name: 'an internet except of all IPv6', object: withEgress({ internet: true, except: ['::/0'] }), issues: [[`${TO0}.except`, 'strictly inside 0.0.0.0/0 or 2000::/3']] },
+  { name: 'an internet except in link-local IPv6, among good ones', object: withEgress({ internet: true, except: ['8.8.8.0/24', 'fe80::/64'] }), issues: [[`${TO0}.except`, 'strictly inside 0.0.0.0/0 or 2000::/3']] },
+  { name: 'an internet except that is not a CIDR', object: withEgress({ internet: true, except: ['8.8.8.8'] }), issues: [[`${TO0}.except[0]`, 'must be a CIDR']] },
+  { name: 'a bad internet peer in an exposure', object: tenant({ exposures: [{ name: 'web', from: [{ internet: true, except: ['fc00::/7'] }] }] }), issues: [['spec.exposures[0].from[0].except', 'strictly inside 0.0.0.0/0 or 2000::/3']] },
 
   // CIDRs.
   { name: 'a CIDR that is not one', object: withEgress({ cidr: 'not-a-cidr' }), issues: [[`${TO0}.cidr`, 'must be a CIDR']] },

@@ -7,7 +7,8 @@
  *   with `kubectl exec ... /agnhost connect`, so the traffic leaves a real pod interface and
  *   meets the CNI's policy enforcement;
  * - a fake cloud: a host-network DaemonSet that puts the cloud metadata address
- *   (169.254.169.254) and a public-looking address (203.0.113.10, TEST-NET-3) on each node's
+ *   (169.254.169.254) and a public address (93.184.216.34; the internet peer leaves the
+ *   documentation ranges out, so a TEST-NET address would not do) on each node's
  *   loopback and listens on 80 and 443 there. kind has no metadata server; without a listener a
  *   refused connection would prove nothing. Pods reach node-local addresses through the node,
  *   so every node must carry them, hence a DaemonSet.
@@ -27,8 +28,8 @@ export const AGNHOST_IMAGE = 'registry.k8s.io/e2e-test-images/agnhost:2.53';
 export const PROBE_PORT = 8080;
 /** The cloud metadata endpoint: every generated CIDR allow excludes it unless a peer opts in. */
 export const METADATA_ADDRESS = '169.254.169.254';
-/** A public-looking address (RFC 5737 TEST-NET-3) the fake cloud also answers on. */
-export const PUBLIC_ADDRESS = '203.0.113.10';
+/** A public address the fake cloud also answers on (a documentation range would be outside the internet peer). */
+export const PUBLIC_ADDRESS = '93.184.216.34';
 /** The probe pods' container name, for kubectl exec. */
 export const PROBE_CONTAINER = 'agnhost';
 export const PROBE_LABELS = { 'app.kubernetes.io/name': 'netfence-e2e-probe' } as const;
