@@ -1,6 +1,6 @@
 /**
  * The reachability picture `netfence matrix` prints: who can reach whom, tenant by tenant and
- * namespace by namespace. Plain data; the formatters in src/cli/matrix-format.ts turn it
+ * namespace by namespace. Plain data; the formatters in src/cli/matrix/ turn it
  * into text, markdown, mermaid, dot or a self-contained html page.
  */
 

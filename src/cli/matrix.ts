@@ -2,7 +2,7 @@
 import { buildMatrix } from '../analysis/matrix.js';
 import { one, parseArgs, UsageError } from './args.js';
 import { EXIT, SETTINGS_HELP, type CliIO } from './common.js';
-import { formatMatrix, MATRIX_FORMATS, type MatrixFormat } from './matrix-format.js';
+import { formatMatrix, MATRIX_FORMATS, type MatrixFormat } from './matrix/index.js';
 import { loadScene, SCENE_FLAGS, SCENE_HELP } from './scene.js';
 
 export const MATRIX_HELP = `Usage: netfence matrix (-f PATH... | --live) [-o ${MATRIX_FORMATS.join('|')}] [settings]

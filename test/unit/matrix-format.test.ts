@@ -1,7 +1,10 @@
 /** The `netfence matrix` formatters on small hand-built reports: every format, parsed back. */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { runInNewContext } from 'node:vm';
 import type { CellFence, Matrix, MatrixCell, MatrixEntry, MatrixReport } from '../../src/analysis/matrix-model.js';
-import { formatMatrix, MATRIX_FORMATS, type MatrixFormat } from '../../src/cli/matrix-format.js';
+import { formatMatrix, MATRIX_FORMATS, type MatrixFormat } from '../../src/cli/matrix/index.js';
+import { largeReport, OPEN_TENANT } from '../fixtures/matrix-reports.js';
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
@@ -231,7 +234,228 @@ function dotQuotesBalanced(src: string): boolean {
 }
 
 /** Anything in an html page that could make a browser fetch something. */
-const EXTERNAL_REF = /\b(?:src|href|srcset|action|poster|data|formaction|background)\s*=|url\s*\(|@import|https?:|\/\/|<(?:script|link|img|iframe|object|embed|video|audio|source|base)\b/i;
+const EXTERNAL_REF = /\b(?:src|href|srcset|action|poster|data|formaction|background)\s*=|url\s*\(|@import|https?:|\/\/|<(?:link|img|iframe|object|embed|video|audio|source|base)\b/i;
+/** What a script could fetch with or navigate away by. */
+const FETCHING_CODE = /\bfetch\s*\(|XMLHttpRequest|WebSocket|EventSource|sendBeacon|\bimport\s*\(|importScripts|new\s+(?:Image|Worker)\b|\.(?:src|href|action)\s*=|location\s*=|location\.(?:assign|replace|href)|window\.open|document\.write/;
+
+/** The page's two scripts: the JSON data block and the code. */
+function pageScripts(html: string): { data: string; code: string; tags: string[] } {
+  const scripts = [...html.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)];
+  const data = scripts.find((m) => m[1] === ' type="application/json" id="netfence-data"')?.[2];
+  const code = scripts.find((m) => m[1] === '')?.[2];
+  if (data === undefined || code === undefined) throw new Error('the page lacks its data block or its script');
+  return { data, code, tags: scripts.map((m) => `<script${m[1] ?? ''}>`) };
+}
+
+interface PageKindJson {
+  cls: string;
+  symbol: string;
+  ports: string;
+}
+interface PageMatrixJson {
+  entries: [string, number, string, string][];
+  groups: string[];
+  rows: number[][];
+  rowOf: number[];
+}
+interface PageDataJson {
+  kinds: PageKindJson[];
+  tenants: PageMatrixJson & { ids: string[] };
+  namespaces: PageMatrixJson;
+  members: number[][];
+}
+
+/** The cells of an embedded matrix, run-length rows expanded. */
+function decodeCells(m: PageMatrixJson): number[][] {
+  return m.rowOf.map((r) => {
+    const runs = m.rows[r] ?? [];
+    const out: number[] = [];
+    for (let k = 0; k < runs.length; k += 2) for (let c = 0; c < (runs[k + 1] ?? 0); c++) out.push(runs[k] ?? -1);
+    return out;
+  });
+}
+
+/** The cells the embedded matrix gets wrong (class, symbol, ports), and rows of the wrong length. */
+function misread(m: Matrix, pm: PageMatrixJson, kinds: PageKindJson[]): string[] {
+  const cells = decodeCells(pm);
+  const wrong = cells.flatMap((row, i) => (row.length === m.entries.length ? [] : [`row ${i} has ${row.length} cells`]));
+  m.cells.forEach((row, i) =>
+    row.forEach((c, j) => {
+      const kind = kinds[cells[i]?.[j] ?? -1];
+      const got = `${kind?.cls} ${kind?.symbol} ${kind?.ports}`;
+      const want = `${c.reach === 'none' ? 'none' : c.fence} ${SYMBOL[c.reach]}${MARK[c.fence].trim()} ${c.reach === 'none' ? '' : c.ports}`;
+      if (got !== want) wrong.push(`${i},${j}: ${got} for ${want}`);
+    }),
+  );
+  return wrong;
+}
+
+interface FakeTarget {
+  tagName: string;
+  cellIndex: number;
+  classList: { contains(c: string): boolean };
+  dataset: Record<string, string>;
+  parentElement: { sectionRowIndex: number };
+  closest(selector: string): unknown;
+}
+
+/** A click target in a drawn view: a cell (TD), a row or column name (TH), a button. */
+function target(tagName: 'TD' | 'TH' | 'BUTTON', classes: string[], cellIndex: number, sectionRowIndex: number): FakeTarget {
+  const el: FakeTarget = {
+    tagName,
+    cellIndex,
+    classList: { contains: (c) => classes.includes(c) },
+    dataset: {},
+    parentElement: { sectionRowIndex },
+    closest: (selector) => (selector === 'table.matrix' || selector === 'td, th, button' ? el : null),
+  };
+  return el;
+}
+
+interface FakeView {
+  innerHTML: string;
+  click?: (ev: { target: FakeTarget }) => void;
+  /** The scroll box of a virtual table, when one is mounted. */
+  box?: FakeBox;
+}
+interface FakeBox {
+  scrollTop: number;
+  scrollLeft: number;
+  clientHeight: number;
+  clientWidth: number;
+  readonly scrollHeight: number;
+  readonly scrollWidth: number;
+  table: string;
+  scroll?: () => void;
+}
+
+/**
+ * The page's script run in a stand-in for the browser: a document of the elements it asks
+ * for, a location whose fragment the test sets, a scroll box of 1200 x 600 px for virtual
+ * tables, and animation frames run when the test says. Enough to see what it draws where.
+ */
+function runPage(html: string, hash = ''): {
+  view(name: 'tenants' | 'namespaces'): string;
+  page(): string;
+  click(name: 'tenants' | 'namespaces', t: FakeTarget): void;
+  hash(): string;
+  navigate(hash: string): void;
+  box(name: 'tenants' | 'namespaces'): FakeBox | undefined;
+  frame(): void;
+  scrolledToNamespaces: number;
+} {
+  const { data, code } = pageScripts(html);
+  const views: Record<string, FakeView> = { 'tenants-view': { innerHTML: '' }, 'namespaces-view': { innerHTML: '' } };
+  let frames: (() => void)[] = [];
+  let fragment = hash === '' ? '' : `#${hash}`;
+  const state = { scrolled: 0 };
+  const mountBox = (view: FakeView): FakeBox => {
+    const extent = { style: { width: '', height: '' } };
+    const win = { innerHTML: '', firstChild: { style: {}, tHead: { offsetHeight: 150 } } };
+    const box: FakeBox & Record<string, unknown> = {
+      scrollTop: 0,
+      scrollLeft: 0,
+      clientHeight: 600,
+      clientWidth: 1200,
+      get scrollHeight() {
+        return Math.max(600, parseInt(extent.style.height, 10));
+      },
+      get scrollWidth() {
+        return Math.max(1200, parseInt(extent.style.width, 10));
+      },
+      get table() {
+        return win.innerHTML;
+      },
+      classList: { add: () => undefined },
+      innerHTML: '',
+      firstChild: Object.assign(extent, { firstChild: win }),
+      addEventListener: (type: string, fn: () => void) => {
+        if (type === 'scroll') box.scroll = fn;
+      },
+    };
+    view.box = box;
+    return box;
+  };
+  const element = (id: string): unknown => {
+    if (id === 'netfence-data') return { textContent: data };
+    if (id === 'namespaces') return { scrollIntoView: () => state.scrolled++ };
+    const view = views[id];
+    if (view === undefined) return null;
+    return {
+      set innerHTML(v: string) {
+        view.innerHTML = v;
+        delete view.box;
+      },
+      get innerHTML() {
+        return view.innerHTML;
+      },
+      addEventListener: (type: string, fn: (ev: { target: FakeTarget }) => void) => {
+        if (type === 'click') view.click = fn;
+      },
+      querySelector: (sel: string) => (sel === '.scroll' ? mountBox(view) : null),
+    };
+  };
+  let onHashChange = (): void => undefined;
+  const location = {
+    get hash() {
+      return fragment;
+    },
+    set hash(v: string) {
+      fragment = v === '' ? '' : `#${v.replace(/^#/, '')}`;
+    },
+  };
+  runInNewContext(code, {
+    document: { getElementById: element },
+    location,
+    window: { addEventListener: (type: string, fn: () => void) => type === 'hashchange' && (onHashChange = fn) },
+    URLSearchParams,
+    requestAnimationFrame: (fn: () => void) => frames.push(fn),
+  });
+  const shown = (name: string): string => {
+    const view = views[`${name}-view`] as FakeView;
+    return view.box === undefined ? view.innerHTML : view.innerHTML.replace('<div class="scroll"></div>', `<div class="scroll">${view.box.table}</div>`);
+  };
+  return {
+    view: shown,
+    page: () =>
+      html
+        .replace(/<script[\s\S]*?<\/script>\n/g, '')
+        .replace('<div class="view" id="tenants-view"></div>', `<div class="view" id="tenants-view">${shown('tenants')}</div>`)
+        .replace('<div class="view" id="namespaces-view"></div>', `<div class="view" id="namespaces-view">${shown('namespaces')}</div>`),
+    click: (name, t) => views[`${name}-view`]?.click?.({ target: t }),
+    hash: () => fragment,
+    navigate: (h) => {
+      location.hash = h;
+      onHashChange();
+    },
+    box: (name) => views[`${name}-view`]?.box,
+    frame: () => {
+      const run = frames;
+      frames = [];
+      for (const f of run) f();
+    },
+    get scrolledToNamespaces() {
+      return state.scrolled;
+    },
+  };
+}
+
+/** Rows of the table in a drawn view: the row names and the cells' classes and titles. */
+function drawnRows(view: string): { name: string; cells: { cls: string; title: string; text: string }[] }[] {
+  const table = view.slice(view.indexOf('<table class="matrix'), view.indexOf('</table>'));
+  return table
+    .split('<tr')
+    .slice(3)
+    .map((row) => ({
+      name: /<th class="row"[^>]*>([^<]*)/.exec(row)?.[1] ?? '',
+      cells: [...row.matchAll(/<td class="([^"]*)" title="([^"]*)">(.*?)<\/td>/g)].map((m) => ({ cls: m[1] ?? '', title: m[2] ?? '', text: m[3] ?? '' })),
+    }));
+}
+
+/** The column names of the table in a drawn view. */
+function drawnColumns(view: string): string[] {
+  return [...view.matchAll(/<th class="col[^"]*" scope="col" title="[^"]*"><span>([^<]*)<\/span>/g)].map((m) => m[1] ?? '');
+}
 
 function hasDot(): boolean {
   return spawnSync('dot', ['-V'], { encoding: 'utf8' }).status === 0;
@@ -265,7 +489,7 @@ describe('formatMatrix', () => {
     [
       'html',
       (s) =>
-        expect(s).toContain(
+        expect(runPage(s).view('tenants')).toContain(
           '<td class="violation" title="from alpha to beta: some pairs reach, TCP 8080; violation: crosses an Enforce fence undeclared">◐!<small>TCP 8080</small></td>',
         ),
     ],
@@ -281,8 +505,10 @@ describe('formatMatrix', () => {
     ['html', '<span>we|rd &#60;t&#62; &#34;q&#34; &#38; co</span>', /<t>|"q"|& co|<demo>|<nothing>/],
   ];
   it.each(escapes)('%s escapes labels', (format, escaped, raw) => {
-    expect(out[format]).toContain(escaped);
-    if (format !== 'text') expect(out[format]).not.toMatch(raw);
+    /** For html: the page as its script draws it, scripts left out. */
+    const shown = format === 'html' ? runPage(out.html).page() : out[format];
+    expect(shown).toContain(escaped);
+    if (format !== 'text') expect(shown).not.toMatch(raw);
   });
 
   describe('text', () => {
@@ -489,17 +715,25 @@ describe('formatMatrix', () => {
 
   describe('html', () => {
     const html = out.html;
+    const drawn = runPage(html);
+    const page = drawn.page();
 
-    it('is one page that cannot fetch anything', () => {
+    it('is one page that cannot fetch anything and runs only its own script', () => {
       expect(html.startsWith('<!doctype html>\n')).toBe(true);
+      const { code, tags } = pageScripts(html);
+      expect(tags).toEqual(['<script type="application/json" id="netfence-data">', '<script>']);
+      const hash = createHash('sha256').update(code).digest('base64');
       expect(html).toContain(
-        `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; font-src 'none'; script-src 'none'; connect-src 'none'; base-uri 'none'; form-action 'none'">`,
+        `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-${hash}'; img-src 'none'; font-src 'none'; connect-src 'none'; base-uri 'none'; form-action 'none'">`,
       );
       expect(html).not.toMatch(EXTERNAL_REF);
+      expect(code).not.toMatch(FETCHING_CODE);
+      expect(page).not.toMatch(EXTERNAL_REF);
       expect(html.match(/<html|<head>|<body>|<\/html>/g)).toEqual(['<html', '<head>', '<body>', '</html>']);
+      expect(html).toMatch(/<noscript><p class="hint">This page draws its matrices with JavaScript, which is off here\. <code>netfence matrix -o text<\/code> or <code>-o markdown<\/code> prints the same picture\.<\/p><\/noscript>/);
     });
 
-    it('the external-reference detector catches what it should', () => {
+    it('the external-reference and fetching-code detectors catch what they should', () => {
       for (const bad of [
         '<img src="x.png">',
         '<link rel="stylesheet" href="s.css">',
@@ -507,19 +741,48 @@ describe('formatMatrix', () => {
         '<div style="background: url(x.png)">',
         '<a href="https://cdn.example/">',
         '<script>fetch("//cdn.example/x")</script>',
+        '<script src="x.js"></script>',
       ])
         expect(bad).toMatch(EXTERNAL_REF);
+      for (const bad of ['fetch(u)', 'new XMLHttpRequest()', 'import("x")', 'img.src = u', 'a.href = u', 'location = u', 'location.assign(u)', 'new Image()', 'navigator.sendBeacon(u)', 'window.open(u)'])
+        expect(bad).toMatch(FETCHING_CODE);
     });
 
-    it('has the title, the summary, the legend and both matrices', () => {
-      expect(html).toContain('<title>netfence matrix: examples/&#60;demo&#62; &#38; &#34;friends&#34; (4 tenants, 6 namespaces, 12 pods)</title>');
-      expect(html).toContain(`<p class="summary bad" id="summary">1 violation: a path crosses an Enforce tenant&#39;s fence undeclared (red cells)</p>`);
-      for (const cls of ['violation', 'audit', 'declared', 'same', 'unfenced', 'none']) expect(html).toContain(`<span class="sw ${cls}">`);
+    it('embeds every cell once, run-length encoded, with the entries and the tenants\' namespaces', () => {
+      const model = JSON.parse(pageScripts(html).data) as PageDataJson;
+      for (const [m, pm] of [
+        [report.tenants, model.tenants],
+        [report.namespaces, model.namespaces],
+      ] as const) {
+        expect(pm.entries.map((e) => e[0])).toEqual(m.entries.map((e) => e.label));
+        expect(pm.entries.map((e) => pm.groups[e[1]])).toEqual(
+          m.entries.map((e) => (e.kind === 'external' ? 'outside the cluster' : e.kind === 'tenant' ? 'tenants' : e.tenant === undefined ? 'no tenant' : `tenant ${e.tenant}`)),
+        );
+        expect(misread(m, pm, model.kinds)).toEqual([]);
+      }
+      expect(model.tenants.ids).toEqual(report.tenants.entries.map((e) => e.id));
+      const label = (k: number): string => report.namespaces.entries[k]?.label ?? '?';
+      expect(model.members.map((ks) => ks.map(label))).toEqual([['a1', 'a2'], ['b1'], ['g1'], ['w1'], ['default'], ['outside the cluster'], ['cloud metadata']]);
+    });
+
+    it('keeps no name in the data block that could end it', () => {
+      const r = smallReport();
+      (r.tenants.entries[0] as MatrixEntry).label = '</script><script>alert(1)</script><!--';
+      const page2 = formatMatrix(r, 'html');
+      expect(pageScripts(page2).tags).toHaveLength(2);
+      expect(page2).not.toContain('alert(1)</script>');
+      expect(runPage(page2).view('tenants')).toContain('&#60;/script&#62;&#60;script&#62;alert(1)&#60;/script&#62;&#60;!--');
+    });
+
+    it('draws the title, the summary, the legend and both matrices at load', () => {
+      expect(page).toContain('<title>netfence matrix: examples/&#60;demo&#62; &#38; &#34;friends&#34; (4 tenants, 6 namespaces, 12 pods)</title>');
+      expect(page).toContain(`<p class="summary bad" id="summary">1 violation: a path crosses an Enforce tenant&#39;s fence undeclared (red cells)</p>`);
+      for (const cls of ['violation', 'audit', 'declared', 'same', 'unfenced', 'none']) expect(page).toContain(`<span class="sw ${cls}">`);
       for (const [id, m] of [
         ['tenants', report.tenants],
         ['namespaces', report.namespaces],
       ] as const) {
-        const section = html.slice(html.indexOf(`<section id="${id}">`), html.indexOf('</section>', html.indexOf(`<section id="${id}">`)));
+        const section = page.slice(page.indexOf(`<section id="${id}">`), page.indexOf('</section>', page.indexOf(`<section id="${id}">`)));
         const table = section.slice(section.indexOf('<table class="matrix'), section.indexOf('</table>'));
         const rows = table.split('<tr').slice(1);
         expect(rows).toHaveLength(m.entries.length + 2);
@@ -538,26 +801,150 @@ describe('formatMatrix', () => {
     });
 
     it('gives the tooltip of an outside cell and of a namespace of the audit tenant', () => {
-      expect(html).toContain('title="from outside the cluster to default: some pairs reach, TCP 80; unfenced: no tenant on either end"');
-      expect(html).toContain('title="from g1 to b1: every pair reaches, TCP 9090; audit: crosses an Audit fence undeclared (not enforced)">●?<small>TCP 9090</small></td>');
+      expect(page).toContain('title="from outside the cluster to default: some pairs reach, TCP 80; unfenced: no tenant on either end"');
+      expect(page).toContain('title="from g1 to b1: every pair reaches, TCP 9090; audit: crosses an Audit fence undeclared (not enforced)">●?<small>TCP 9090</small></td>');
       expect(report.namespaces.entries.some((e) => e.id === 'metadata')).toBe(true);
       expect(cellOf(report.namespaces, 'namespace:w1', 'metadata').fence).toBe('declared');
-      expect(html).toContain(`title="from w1 to cloud metadata: every pair reaches, TCP 80; crosses a fence, declared">●+<small>TCP 80</small></td>`);
+      expect(page).toContain(`title="from w1 to cloud metadata: every pair reaches, TCP 80; crosses a fence, declared">●+<small>TCP 80</small></td>`);
     });
 
     it('lists the crossings with ports and the notes, escaped', () => {
-      expect(html).toContain(
+      expect(page).toContain(
         '<tr class="violation"><td><span class="badge violation" title="violation: crosses an Enforce fence undeclared">violation</span></td><td>alpha</td><td>beta</td><td>◐ some</td><td>TCP 8080</td></tr>',
       );
-      expect(html).toContain('<li>gamma is in Audit mode: &#60;nothing&#62; is enforced</li>');
+      expect(page).toContain('<details class="crossings" open><summary>Crossing a fence (5)</summary>');
+      expect(page).toContain('<li>gamma is in Audit mode: &#60;nothing&#62; is enforced</li>');
     });
 
     it('keeps large matrices compact: ports in tooltips, not in cells', () => {
-      const big = formatMatrix(wideReport(40), 'html');
+      const big = runPage(formatMatrix(wideReport(40), 'html')).view('namespaces');
       expect(big).toContain('<table class="matrix compact">');
       expect(big).not.toMatch(/<td[^>]*>[^<]*<small>/);
       expect(big).toContain('<td class="violation');
-      expect(html).toContain('<table class="matrix detailed">');
+      expect(page).toContain('<table class="matrix detailed">');
+    });
+
+    it('draws a namespace matrix of up to 150 entries at load, virtual past 40 rows or columns', () => {
+      const view = (n: number): string => runPage(formatMatrix(wideReport(n), 'html')).view('namespaces');
+      expect(view(40)).toContain('<table class="matrix compact">');
+      expect(view(41)).toContain('<table class="matrix compact virtual">');
+      expect(view(150)).toContain('<table class="matrix compact virtual">');
+      expect(view(151)).not.toContain('<table');
+      expect(view(151)).toContain('151 namespaces: drawn when asked.');
+    });
+
+    it('a click on a tenant cell, row or column name asks the fragment for those namespaces, which it then draws', () => {
+      const p = runPage(html);
+      // Row 1 (alpha), cell 2 (beta): the violation.
+      p.click('tenants', target('TD', ['violation'], 2, 0));
+      expect(p.hash()).toBe('#from=tenant%3Aalpha&to=tenant%3Abeta');
+      p.navigate(p.hash());
+      expect(p.scrolledToNamespaces).toBe(1);
+      const block = p.view('namespaces');
+      expect(block).toContain('From <b>alpha</b> (2) to <b>beta</b> (1)');
+      expect(drawnColumns(block)).toEqual(['b1']);
+      expect(drawnRows(block).map((r) => [r.name, r.cells.map((c) => c.cls)])).toEqual([
+        ['a1', ['violation']],
+        ['a2', ['none']],
+      ]);
+      p.click('tenants', target('TH', ['row'], 0, 2));
+      expect(p.hash()).toBe('#from=tenant%3Agamma');
+      p.click('tenants', target('TH', ['col'], 5, 0));
+      expect(p.hash()).toBe('#to=external');
+      p.navigate(p.hash());
+      expect(drawnColumns(p.view('namespaces'))).toEqual(['outside the cluster']);
+      expect(drawnRows(p.view('namespaces'))).toHaveLength(report.namespaces.entries.length);
+    });
+
+    it('says so when the fragment names no entry', () => {
+      expect(runPage(html, 'from=tenant:nope').view('namespaces')).toContain('No entry &#34;tenant:nope&#34; in the tenant matrix.');
+    });
+
+    describe('at 1,000 namespaces', () => {
+      const big = largeReport(1000, 100);
+      const bigHtml = formatMatrix(big, 'html');
+
+      it('stays under 5 MB, for 100 tenants and for 1,000', () => {
+        expect(Buffer.byteLength(bigHtml)).toBeLessThan(5 * 1024 * 1024);
+        expect(Buffer.byteLength(formatMatrix(largeReport(1000, 1000), 'html'))).toBeLessThan(5 * 1024 * 1024);
+      });
+
+      it('embeds every cell of both matrices, each distinct row once', () => {
+        const model = JSON.parse(pageScripts(bigHtml).data) as PageDataJson;
+        for (const [m, pm] of [
+          [big.tenants, model.tenants],
+          [big.namespaces, model.namespaces],
+        ] as const) {
+          expect(misread(m, pm, model.kinds).slice(0, 5)).toEqual([]);
+          // The two outside entries reach nothing: one row, stored once, like every other.
+          expect(pm.rowOf[pm.rowOf.length - 1]).toBe(pm.rowOf[pm.rowOf.length - 2]);
+          expect(new Set(pm.rows.map(String)).size).toBe(pm.rows.length);
+        }
+      });
+
+      it('draws the tenant matrix as a virtual table of the cells in sight, and namespaces only when asked', () => {
+        const p = runPage(bigHtml);
+        const tenantsView = p.view('tenants');
+        expect(tenantsView).toContain('<table class="matrix compact virtual">');
+        // 600 px: 20 rows of 30 px (the 150 px head included: more than fit, never the 102).
+        expect(drawnRows(tenantsView)).toHaveLength(20);
+        expect(drawnColumns(tenantsView)).toHaveLength(34);
+        expect(drawnRows(tenantsView)[0]?.cells[7]?.title).toBe(`from tenant-0 to tenant-7: some pairs reach, ${cellOf(big.tenants, 'tenant:tenant-0', 'tenant:tenant-7').ports}; violation: crosses an Enforce fence undeclared`);
+        expect(p.box('tenants')?.scrollHeight).toBe(150 + 102 * 30);
+        const namespacesView = p.view('namespaces');
+        expect(namespacesView).not.toContain('<table');
+        expect(namespacesView).toContain('1002 namespaces: drawn when asked.');
+      });
+
+      it('scrolls its virtual table: the scroll range covers every row and column', () => {
+        const p = runPage(bigHtml);
+        const box = p.box('tenants') as FakeBox;
+        box.scrollTop = box.scrollHeight - box.clientHeight;
+        box.scrollLeft = box.scrollWidth - box.clientWidth;
+        box.scroll?.();
+        p.frame();
+        const view = p.view('tenants');
+        const rows = drawnRows(view);
+        // (600 - 150) / 30 = 15 rows and (1200 - 220) / 30 = 32 columns fit below and right of the names.
+        expect(rows.map((r) => r.name)).toEqual([...big.tenants.entries.slice(102 - 15).map((e) => e.label)]);
+        expect(drawnColumns(view).slice(0, 32)).toEqual(big.tenants.entries.slice(102 - 32).map((e) => e.label));
+        const open = big.tenants.entries.findIndex((e) => e.id === `tenant:tenant-${OPEN_TENANT}`);
+        box.scrollTop = Math.round(((box.scrollHeight - box.clientHeight) * open) / (102 - 15));
+        box.scroll?.();
+        p.frame();
+        expect(drawnRows(p.view('tenants'))[0]?.name).toBe(`tenant-${OPEN_TENANT}`);
+      });
+
+      it('folds a long crossing list away, lists the first 300 and all of them when asked', () => {
+        const p = runPage(bigHtml);
+        const listed = (): number => (p.view('tenants').match(/<tr class="(?:violation|audit|declared)">/g) ?? []).length;
+        const crossing = big.tenants.cells.flat().filter((c) => c.reach !== 'none' && ['violation', 'audit', 'declared'].includes(c.fence)).length;
+        expect(crossing).toBeGreaterThan(300);
+        expect(p.view('tenants')).toContain(`<details class="crossings"><summary>Crossing a fence (${crossing})</summary>`);
+        expect(listed()).toBe(300);
+        expect(p.view('tenants')).toContain(`The first 300 of ${crossing}.`);
+        p.click('tenants', target('BUTTON', ['more'], 0, 0));
+        expect(listed()).toBe(crossing);
+        p.navigate('from=tenant:tenant-1');
+        expect(listed()).toBe(crossing);
+      });
+
+      it('draws the namespaces of one tenant cell when the fragment asks', () => {
+        const p = runPage(bigHtml, 'from=tenant:tenant-3&to=tenant:tenant-10');
+        const block = p.view('namespaces');
+        expect(block).toContain('<table class="matrix detailed">');
+        const names = (t: number): string[] => Array.from({ length: 10 }, (_, k) => `ns-${t + 100 * k}`);
+        expect(drawnColumns(block)).toEqual(names(10));
+        const rows = drawnRows(block);
+        expect(rows.map((r) => r.name)).toEqual(names(3));
+        // ns-i reaches ns-(i + 7) on its own port; nothing else from tenant-3 to tenant-10.
+        expect(rows.map((r) => r.cells.map((c) => (c.cls === 'none' ? '.' : `${c.cls} ${c.text}`)).join(' | '))).toEqual(
+          names(3).map((_, k) => names(10).map((__, kk) => (kk === k ? `violation ◐!<small>TCP ${20_003 + 100 * k}</small>` : '.')).join(' | ')),
+        );
+        p.navigate('namespaces=all');
+        expect(p.view('namespaces')).toContain('<table class="matrix compact virtual">');
+        expect(drawnRows(p.view('namespaces'))).toHaveLength(20);
+      });
     });
   });
 

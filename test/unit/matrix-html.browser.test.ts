@@ -2,9 +2,13 @@
  * `netfence matrix -o html` in a real browser: Debian's headless Chromium loads the page from a
  * file, dumps its DOM and takes a screenshot, with network logging on.
  *
- * Proof of rendering: the DOM after load holds both tables and the violation cell; the
- * screenshot (decoded here, no image library) is a 1280x900 PNG that is not blank and shows
- * a violation-red block the size of a table cell.
+ * Proof of rendering: the page draws its tables with its one inline script. For a small
+ * report the DOM after load holds both tables and the violation cell; the screenshot (decoded
+ * here, no image library) is a 1280x900 PNG that is not blank and shows a violation-red block
+ * the size of a table cell. For a large one (1,000 namespaces of 100 tenants, under 5 MB) the
+ * DOM holds the tenant matrix as a virtual table of the cells in sight and no namespace table,
+ * until the URL fragment asks for the namespaces of one tenant cell (headless Chromium cannot
+ * click; a click sets the same fragment, see test/unit/matrix-format.test.ts).
  *
  * Proof of no network: Chromium runs with every host name mapped to nowhere, a NetLog file
  * (`--log-net-log`) and console logging to stderr. A fetch the page starts shows up in the
@@ -17,13 +21,15 @@
  * NETFENCE_KEEP_SCREENSHOT=1 also copies the screenshot to /tmp/netfence-matrix-screenshot.png.
  */
 import { execFile } from 'node:child_process';
-import { accessSync, constants, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import type { CellFence, Matrix, MatrixCell, MatrixEntry, MatrixReport } from '../../src/analysis/matrix-model.js';
-import { formatMatrix } from '../../src/cli/matrix-format.js';
+import { findChromium, headlessFlags } from '../../bench/chromium.js';
+import { formatMatrix } from '../../src/cli/matrix/index.js';
+import { largeReport } from '../fixtures/matrix-reports.js';
 
 const KEPT_SCREENSHOT = '/tmp/netfence-matrix-screenshot.png';
 const WIDTH = 1280;
@@ -33,24 +39,6 @@ const VIOLATION_RGB: [number, number, number] = [0xe5, 0x39, 0x35];
 
 // ---------------------------------------------------------------------------------------------
 // Chromium
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function findChromium(): string | undefined {
-  const fromEnv = process.env.CHROMIUM;
-  if (fromEnv !== undefined && fromEnv !== '') return executable(fromEnv) ? fromEnv : undefined;
-  for (const dir of (process.env.PATH ?? '').split(delimiter).filter((d) => d !== '')) {
-    for (const name of ['chromium', 'chromium-browser']) if (executable(join(dir, name))) return join(dir, name);
-  }
-  return executable('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined;
-}
 
 interface Run {
   code: number | null;
@@ -62,27 +50,17 @@ interface Run {
   cspBlocked: string[];
 }
 
-/** One headless Chromium run on a file, with network logging, in a throwaway profile. */
-async function runChromium(chromium: string, dir: string, name: string, page: string, extra: string[]): Promise<Run> {
+/** One headless Chromium run on a file (and a URL fragment), with network logging, in a throwaway profile. */
+async function runChromium(chromium: string, dir: string, name: string, page: string, extra: string[], fragment = ''): Promise<Run> {
   const netlog = join(dir, `${name}.netlog.json`);
   const args = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--no-first-run',
-    '--no-default-browser-check',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    `--user-data-dir=${join(dir, `${name}.profile`)}`,
-    // Nothing leaves the machine even if something asks: every host name resolves to nothing.
-    '--host-resolver-rules=MAP * ~NOTFOUND',
+    ...headlessFlags(join(dir, `${name}.profile`)),
     `--log-net-log=${netlog}`,
     '--net-log-capture-mode=Default',
     '--enable-logging=stderr',
     '--log-level=0',
     ...extra,
-    pathToFileURL(page).href,
+    pathToFileURL(page).href + fragment,
   ];
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     execFile(chromium, args, { timeout: 45_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (error, out, err) => {
@@ -355,15 +333,42 @@ if (chromium === undefined) {
       return path;
     };
 
+    /** The DOM after load, from a run that must have succeeded, without the page's own script text. */
+    const domOf = (run: Run): string => {
+      expect({ code: run.code, stderrTail: run.code === 0 ? '' : run.stderr.slice(-2000) }).toEqual({ code: 0, stderrTail: '' });
+      return run.stdout.replace(/<script>[\s\S]*?<\/script>/g, '<script></script>').replace(/(<script type="application\/json"[^>]*>)[\s\S]*?<\/script>/g, '$1</script>');
+    };
+    /** Short failures: the DOM is too long to print whole. */
+    const expectIn = (dom: string, s: string): void => {
+      if (!dom.includes(s)) throw new Error(`the DOM after load lacks ${JSON.stringify(s)}; it starts ${JSON.stringify(dom.slice(0, 400))}`);
+    };
+    const section = (dom: string, id: string): string => dom.slice(dom.indexOf(`<section id="${id}">`), dom.indexOf('</section>', dom.indexOf(`<section id="${id}">`)));
+
+    /** A 1280x900 screenshot, no network used; the image and the colours it counts. */
+    const screenshot = async (name: string, page: string): Promise<{ img: Image; colours: Map<number, number> }> => {
+      const png = join(dir, `${name}.png`);
+      const run = await runChromium(chromium, dir, name, page, [`--screenshot=${png}`, `--window-size=${WIDTH},${HEIGHT}`, '--hide-scrollbars']);
+      expect({ code: run.code, stderrTail: run.code === 0 ? '' : run.stderr.slice(-2000) }).toEqual({ code: 0, stderrTail: '' });
+      expect(run.pageRequests).toEqual([]);
+      expect(run.cspBlocked).toEqual([]);
+      if (process.env.NETFENCE_KEEP_SCREENSHOT === '1') copyFileSync(png, KEPT_SCREENSHOT.replace('.png', name === 'shot' ? '.png' : `-${name}.png`));
+      const img = decodePng(readFileSync(png));
+      expect([img.width, img.height]).toEqual([WIDTH, HEIGHT]);
+      const colours = new Map<number, number>();
+      for (let k = 0; k < img.width * img.height; k++) {
+        const key = ((img.rgb[k * 3] ?? 0) << 16) | ((img.rgb[k * 3 + 1] ?? 0) << 8) | (img.rgb[k * 3 + 2] ?? 0);
+        colours.set(key, (colours.get(key) ?? 0) + 1);
+      }
+      expect(colours.size).toBeGreaterThan(50);
+      expect(Math.max(...colours.values()) / (img.width * img.height)).toBeLessThan(0.9);
+      return { img, colours };
+    };
+
     it('renders both tables and the violation cell, without any network request', async () => {
       const page = writePage('matrix.html', html);
       const run = await runChromium(chromium, dir, 'dom', page, ['--dump-dom']);
-      expect({ code: run.code, stderrTail: run.code === 0 ? '' : run.stderr.slice(-2000) }).toEqual({ code: 0, stderrTail: '' });
-      const dom = run.stdout;
-      /** Short failures: the DOM is too long to print whole. */
-      const has = (s: string): void => {
-        if (!dom.includes(s)) throw new Error(`the DOM after load lacks ${JSON.stringify(s)}; it starts ${JSON.stringify(dom.slice(0, 400))}`);
-      };
+      const dom = domOf(run);
+      const has = (s: string): void => expectIn(dom, s);
       has('<table class="matrix detailed">');
       for (const id of ['tenants', 'namespaces']) has(`<section id="${id}">`);
       expect((dom.match(/<table class="matrix /g) ?? []).length).toBe(2);
@@ -380,23 +385,7 @@ if (chromium === undefined) {
     }, 60_000);
 
     it('draws a 1280x900 screenshot that is not blank and shows a violation-red cell', async () => {
-      const page = writePage('matrix.html', html);
-      const png = join(dir, 'matrix.png');
-      const run = await runChromium(chromium, dir, 'shot', page, [`--screenshot=${png}`, `--window-size=${WIDTH},${HEIGHT}`, '--hide-scrollbars']);
-      expect({ code: run.code, stderrTail: run.code === 0 ? '' : run.stderr.slice(-2000) }).toEqual({ code: 0, stderrTail: '' });
-      expect(run.pageRequests).toEqual([]);
-      expect(run.cspBlocked).toEqual([]);
-      if (process.env.NETFENCE_KEEP_SCREENSHOT === '1') copyFileSync(png, KEPT_SCREENSHOT);
-
-      const img = decodePng(readFileSync(png));
-      expect([img.width, img.height]).toEqual([WIDTH, HEIGHT]);
-      const counts = new Map<number, number>();
-      for (let k = 0; k < img.width * img.height; k++) {
-        const key = ((img.rgb[k * 3] ?? 0) << 16) | ((img.rgb[k * 3 + 1] ?? 0) << 8) | (img.rgb[k * 3 + 2] ?? 0);
-        counts.set(key, (counts.get(key) ?? 0) + 1);
-      }
-      expect(counts.size).toBeGreaterThan(50);
-      expect(Math.max(...counts.values()) / (img.width * img.height)).toBeLessThan(0.9);
+      const { img } = await screenshot('shot', writePage('matrix.html', html));
       // A table cell: the legend swatch (22 px) and list badges are smaller; the summary is another red.
       const red = regionsOf(img, VIOLATION_RGB, 6);
       const cells = red.filter((r) => r.w >= 40 && r.h >= 30 && r.size >= 800);
@@ -406,7 +395,54 @@ if (chromium === undefined) {
       expect(regionsOf(img, [0xa5, 0xd6, 0xa7], 6).some((r) => r.w >= 40 && r.h >= 30)).toBe(true);
     }, 60_000);
 
-    it('negative controls: the detectors catch a page that fetches', async () => {
+    describe('at 1,000 namespaces of 100 tenants', () => {
+      const big = largeReport(1000, 100);
+      const bigHtml = formatMatrix(big, 'html');
+
+      it('is under 5 MB and draws the tenant matrix at load, cells in sight only, and no namespace table, without any network request', async () => {
+        expect(Buffer.byteLength(bigHtml)).toBeLessThan(5 * 1024 * 1024);
+        const run = await runChromium(chromium, dir, 'big', writePage('big.html', bigHtml), ['--dump-dom', `--window-size=${WIDTH},${HEIGHT}`]);
+        const dom = domOf(run);
+        const tenants = section(dom, 'tenants');
+        expectIn(tenants, '<table class="matrix compact virtual" style="width: ');
+        // 102 x 102 entries; in sight at 1280 x 900 about 20 rows of 35 columns.
+        const cells = (tenants.match(/<td class="/g) ?? []).length;
+        expect(cells).toBeGreaterThan(10 * 25);
+        expect(cells).toBeLessThan(40 * 50);
+        const ports = big.tenants.cells[0]?.[7]?.ports ?? '?';
+        expectIn(tenants, `<td class="violation" title="from tenant-0 to tenant-7: some pairs reach, ${ports}; violation: crosses an Enforce fence undeclared">◐!</td>`);
+        const namespaces = section(dom, 'namespaces');
+        expect(namespaces).not.toContain('<table');
+        expectIn(namespaces, '1002 namespaces: drawn when asked.');
+        expect((dom.match(/<td /g) ?? []).length).toBeLessThan(5_000);
+        expect(run.pageRequests).toEqual([]);
+        expect(run.cspBlocked).toEqual([]);
+      }, 60_000);
+
+      it('draws the namespaces of the tenant cell the URL fragment names', async () => {
+        const run = await runChromium(chromium, dir, 'block', writePage('big.html', bigHtml), ['--dump-dom'], '#from=tenant:tenant-3&to=tenant:tenant-10');
+        const namespaces = section(domOf(run), 'namespaces');
+        expectIn(namespaces, 'From <b>tenant-3</b> (10) to <b>tenant-10</b> (10)');
+        expectIn(namespaces, '<table class="matrix detailed">');
+        expect((namespaces.match(/<td class="/g) ?? []).length).toBe(10 * 10);
+        for (let k = 0; k < 10; k++) {
+          expectIn(namespaces, `<td class="violation" title="from ns-${3 + 100 * k} to ns-${10 + 100 * k}: some pairs reach, TCP ${20_003 + 100 * k}; violation: crosses an Enforce fence undeclared">◐!<small>TCP ${20_003 + 100 * k}</small></td>`);
+        }
+        expect((namespaces.match(/<td class="none/g) ?? []).length).toBe(10 * 9);
+        expect(run.pageRequests).toEqual([]);
+        expect(run.cspBlocked).toEqual([]);
+      }, 60_000);
+
+      it('draws a screenshot of the tenant matrix with violation-red cells', async () => {
+        const { img } = await screenshot('big', writePage('big.html', bigHtml));
+        // Cells of the virtual table are 30 px; the legend swatch is 22.
+        const cells = regionsOf(img, VIOLATION_RGB, 6).filter((r) => r.w >= 26 && r.w <= 32 && r.h >= 26 && r.h <= 32);
+        expect(cells.length).toBeGreaterThanOrEqual(10);
+        expect(regionsOf(img, [0xa5, 0xd6, 0xa7], 6).filter((r) => r.w >= 26 && r.h >= 26).length).toBeGreaterThanOrEqual(10);
+      }, 60_000);
+    });
+
+    it('negative controls: the detectors catch a page that fetches, and the policy runs no other script', async () => {
       // No CSP: the request starts (and fails to resolve); the NetLog shows it.
       const open = writePage(
         'fetches.html',
@@ -416,13 +452,17 @@ if (chromium === undefined) {
       expect(openRun.stdout).toContain('fetches');
       expect(openRun.pageRequests).toEqual(expect.arrayContaining(['https://cdn.example/x.js', 'http://cdn.example/y.css']));
       // Our CSP: the load is refused before any request; the console log shows the attempt.
+      // An inline script other than the page's own is refused too, and the page's own still runs.
       const csp = /<meta http-equiv="Content-Security-Policy"[^>]*>/.exec(html)?.[0] ?? '';
       expect(csp).not.toBe('');
-      const guarded = writePage('guarded.html', html.replace(csp, `${csp}<script src="https://cdn.example/x.js"></script><img src="local.png">`));
+      const injected = '<script src="https://cdn.example/x.js"></script><img src="local.png"><script>document.documentElement.dataset.injected = "ran"</script>';
+      const guarded = writePage('guarded.html', html.replace(csp, `${csp}${injected}`));
       const guardedRun = await runChromium(chromium, dir, 'guarded', guarded, ['--dump-dom']);
       expect(guardedRun.stdout).toContain('<table class="matrix');
+      expect(guardedRun.stdout).not.toContain('data-injected');
       expect(guardedRun.pageRequests).toEqual([]);
       expect(guardedRun.cspBlocked).toEqual(expect.arrayContaining(['https://cdn.example/x.js', pathToFileURL(join(dir, 'local.png')).href]));
+      expect(guardedRun.cspBlocked.filter((l) => l.includes("Executing inline script violates the following Content Security Policy directive 'script-src 'sha256-"))).toHaveLength(1);
     }, 60_000);
   });
 }
