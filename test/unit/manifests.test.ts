@@ -116,6 +116,17 @@ spec:
 });
 
 describe('JSON streams', () => {
+  test('a List of 160,000 objects on one line is read whole: no stack or quadratic limit on the number of items', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'netfence-many-'));
+    const file = join(dir, 'many.json');
+    const items = Array.from({ length: 160_000 }, (_, i) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `c${i}`, namespace: 'a' } }));
+    writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+    const read = readManifests([file]);
+    expect(read).toHaveLength(160_000);
+    expect(read[159_999]?.object.metadata).toEqual({ name: 'c159999', namespace: 'a' });
+    expect(read[159_999]?.source.line).toBe(1);
+  }, 60_000);
+
   const ns = (name: string): string => JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   test.each([
     ['concatenated objects', `${ns('a')}${ns('b')}`],
