@@ -3,9 +3,9 @@
  *
  * Rows are sources, columns destinations. Namespaces outside every tenant appear on their
  * own in the tenant matrix too; addresses outside the cluster are two entries, `outside the
- * cluster` and `cloud metadata`. A cell is `all` when every pod of the row reaches every pod
- * of the column on some port (for address entries: every piece of the address space), `some`
- * when some pairs do. Its fence is the worst of its paths: violation, audit, declared,
+ * cluster` and `cloud metadata`. A cell is `all` when every pod of the row (possible pods
+ * included) reaches every pod of the column on some port (for address entries: every piece
+ * of the address space), `some` when some pairs do. Its fence is the worst of its paths: violation, audit, declared,
  * unfenced, same.
  */
 import { compareStrings } from '../core/labels.js';
@@ -50,12 +50,13 @@ export function buildMatrix(scene: Scene, title: string): MatrixReport {
   const namespaces = [...new Set(reach.classes.flatMap((c) => c.namespaces))].sort(
     (a, b) => compareStrings(tenantOf.get(a) ?? '\uffff', tenantOf.get(b) ?? '\uffff') || compareStrings(a, b),
   );
+  // Pods of the input (and workloads) for the details; every member, possible pods too, for "all" against "some".
   const podCount = new Map<string, number>();
-  const representative = new Set<string>();
+  const memberCount = new Map<string, number>();
   for (const c of reach.classes) {
     for (const p of c.pods) {
-      podCount.set(p.namespace, (podCount.get(p.namespace) ?? 0) + 1);
-      if (p.representative) representative.add(p.namespace);
+      memberCount.set(p.namespace, (memberCount.get(p.namespace) ?? 0) + 1);
+      if (p.origin !== 'possible') podCount.set(p.namespace, (podCount.get(p.namespace) ?? 0) + 1);
     }
   }
   const externalPieces = reach.classes.filter((c) => c.kind === 'external');
@@ -73,7 +74,7 @@ export function buildMatrix(scene: Scene, title: string): MatrixReport {
       id: `namespace:${n}`,
       label: n,
       kind: 'namespace',
-      detail: representative.has(n) ? 'no pods in the input: one representative pod' : podsDetail(podCount.get(n) ?? 0),
+      detail: podCount.has(n) ? podsDetail(podCount.get(n) ?? 0) : 'no pods in the input: the pods that could exist',
     };
     if (tenant !== undefined) e.tenant = tenant;
     return e;
@@ -86,11 +87,11 @@ export function buildMatrix(scene: Scene, title: string): MatrixReport {
     ...namespaceEntries.filter((e) => e.tenant === undefined),
   ];
 
-  const namespaceSizes = new Map<string, number>([...podCount].map(([n, c]) => [`namespace:${n}`, c]));
+  const namespaceSizes = new Map<string, number>([...memberCount].map(([n, c]) => [`namespace:${n}`, c]));
   namespaceSizes.set(EXTERNAL_ID, pieceCount(false));
   namespaceSizes.set(METADATA_ID, pieceCount(true));
   const tenantSizes = new Map<string, number>(namespaceSizes);
-  for (const t of compiled.tenants) tenantSizes.set(`tenant:${t.name}`, t.members.reduce((n, m) => n + (podCount.get(m) ?? 0), 0));
+  for (const t of compiled.tenants) tenantSizes.set(`tenant:${t.name}`, t.members.reduce((n, m) => n + (memberCount.get(m) ?? 0), 0));
 
   const nsEntryOf = (n: string): string => `namespace:${n}`;
   const tenantEntryOf = (n: string): string => {

@@ -15,7 +15,13 @@ export const MAX_PORT = 65535;
 type Ranges = readonly number[];
 
 export class PortSet {
-  private constructor(private readonly ranges: Readonly<Record<Protocol, Ranges>>) {}
+  private readonly empty: boolean;
+  private readonly all: boolean;
+
+  private constructor(private readonly ranges: Readonly<Record<Protocol, Ranges>>) {
+    this.empty = PROTOCOLS.every((p) => ranges[p].length === 0);
+    this.all = PROTOCOLS.every((p) => ranges[p].length === 2 && ranges[p][0] === MIN_PORT && ranges[p][1] === MAX_PORT);
+  }
 
   static readonly EMPTY = new PortSet({ TCP: [], UDP: [], SCTP: [] });
   static readonly ALL = new PortSet({ TCP: [MIN_PORT, MAX_PORT], UDP: [MIN_PORT, MAX_PORT], SCTP: [MIN_PORT, MAX_PORT] });
@@ -40,11 +46,11 @@ export class PortSet {
   }
 
   isEmpty(): boolean {
-    return PROTOCOLS.every((p) => this.ranges[p].length === 0);
+    return this.empty;
   }
 
   isAll(): boolean {
-    return PROTOCOLS.every((p) => this.ranges[p].length === 2 && this.ranges[p][0] === MIN_PORT && this.ranges[p][1] === MAX_PORT);
+    return this.all;
   }
 
   has(protocol: Protocol, port: number): boolean {
@@ -65,19 +71,28 @@ export class PortSet {
   }
 
   union(other: PortSet): PortSet {
-    if (other.isEmpty() || this === other) return this;
-    if (this.isEmpty()) return other;
+    if (other.empty || this === other || this.all) return this;
+    if (this.empty || other.all) return other;
     return this.combine(other, (a, b) => a || b);
   }
 
   intersect(other: PortSet): PortSet {
-    if (this.isEmpty() || other.isEmpty()) return PortSet.EMPTY;
+    if (this.empty || other.empty) return PortSet.EMPTY;
+    if (other.all || this === other) return this;
+    if (this.all) return other;
     return this.combine(other, (a, b) => a && b);
   }
 
   subtract(other: PortSet): PortSet {
-    if (this.isEmpty() || other.isEmpty()) return this;
+    if (this.empty || other.empty) return this;
+    if (other.all || this === other) return PortSet.EMPTY;
     return this.combine(other, (a, b) => a && !b);
+  }
+
+  /** Some port is in both sets; the same as `!intersect(other).isEmpty()`, without building the intersection. */
+  overlaps(other: PortSet): boolean {
+    if (this.empty || other.empty) return false;
+    return this.all || other.all || this === other || rangesOverlap(this.ranges, other.ranges);
   }
 
   equals(other: PortSet): boolean {
@@ -123,27 +138,44 @@ export class PortSet {
   }
 }
 
-function sweep(a: Ranges, b: Ranges, keep: (x: boolean, y: boolean) => boolean): number[] {
-  // Boundaries where membership may change: each range's first port and the port after its last.
-  const cuts = new Set<number>();
-  for (const r of [a, b]) for (let i = 0; i < r.length; i += 2) {
-    cuts.add(r[i] as number);
-    cuts.add((r[i + 1] as number) + 1);
+function rangesOverlap(a: Readonly<Record<Protocol, Ranges>>, b: Readonly<Record<Protocol, Ranges>>): boolean {
+  for (const p of PROTOCOLS) {
+    const x = a[p];
+    const y = b[p];
+    let i = 0;
+    let j = 0;
+    while (i < x.length && j < y.length) {
+      if ((x[i + 1] as number) < (y[j] as number)) i += 2;
+      else if ((y[j + 1] as number) < (x[i] as number)) j += 2;
+      else return true;
+    }
   }
-  const points = [...cuts].sort((x, y) => x - y);
+  return false;
+}
+
+/**
+ * Walks the elementary segments of 1-65535 that both range lists cut, in one pass and
+ * without sorting; `keep(inA, inB)` decides each segment (never a segment in neither).
+ */
+function sweep(a: Ranges, b: Ranges, keep: (x: boolean, y: boolean) => boolean): number[] {
   const out: number[] = [];
   let ia = 0;
   let ib = 0;
-  for (let k = 0; k < points.length - 1; k++) {
-    const first = points[k] as number;
-    const last = (points[k + 1] as number) - 1;
+  let first = MIN_PORT;
+  while (ia < a.length || ib < b.length) {
     while (ia < a.length && (a[ia + 1] as number) < first) ia += 2;
     while (ib < b.length && (b[ib + 1] as number) < first) ib += 2;
     const inA = ia < a.length && (a[ia] as number) <= first;
     const inB = ib < b.length && (b[ib] as number) <= first;
-    if (!keep(inA, inB)) continue;
-    if (out.length > 0 && out[out.length - 1] === first - 1) out[out.length - 1] = last;
-    else out.push(first, last);
+    // The segment ends where either list next starts or stops covering.
+    const endA = inA ? (a[ia + 1] as number) + 1 : ia < a.length ? (a[ia] as number) : MAX_PORT + 1;
+    const endB = inB ? (b[ib + 1] as number) + 1 : ib < b.length ? (b[ib] as number) : MAX_PORT + 1;
+    const end = Math.min(endA, endB);
+    if ((inA || inB) && keep(inA, inB)) {
+      if (out.length > 0 && out[out.length - 1] === first - 1) out[out.length - 1] = end - 1;
+      else out.push(first, end - 1);
+    }
+    first = end;
   }
   return out;
 }

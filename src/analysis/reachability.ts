@@ -16,20 +16,34 @@
  * tenants' fences declare (fences.ts). Tested against the evaluator by property tests and on
  * the upstream cases.
  * Assumptions: the model's names are unique (the evaluator's index checks that first).
- * Caveats: a namespace with no pods in the model gets one representative pod named `*` with
- * no labels and no address, so that its policies are still analysed; callers say so.
+ * Possible pods: besides the model's pods (Pods, and workloads' templates named `kind/name`),
+ * every namespace gets the pods that could be created there (possible-pods.ts): one per set
+ * of the namespace's pod selectors that some labels match, named `*` (no labels) or
+ * `*{app=web}`. They have no address, and a named port on them stands for every port of its
+ * protocol (a pod may give any port that name); the point evaluator, given the same pod,
+ * resolves a named port to nothing, so `explain` on a possible pod can be stricter there.
  */
-import { NAMESPACE_NAME_LABEL } from '../api/constants.js';
+import { EXPOSE_LABEL_VALUE, NAMESPACE_NAME_LABEL } from '../api/constants.js';
 import type { DeepReadonly, LabelSelector, Namespace, NetworkPolicy, Pod, Protocol } from '../api/k8s.js';
 import { cidrContainsIP, formatCidr, parseIP, type Cidr, type IP } from '../core/cidr.js';
 import { compareStrings, matchesSelector, type Labels } from '../core/labels.js';
 import type { Endpoint } from '../evaluator/endpoint.js';
 import { addressPieces, type AddressPiece } from './addresses.js';
 import { exposuresOf, type Fences } from './fences.js';
+import { possiblePods } from './possible-pods.js';
+import { isWorkloadPodName } from '../io/workloads.js';
 import { PortSet } from './ports.js';
 import { policyRules, type CompiledPort, type NamespaceMatch, type Peer, type Rule, type RuleSource } from './rules.js';
 
-export const REPRESENTATIVE_POD = '*';
+/** The name of the possible pod with no labels; others are `*{key=value,...}`. */
+export const POSSIBLE_POD = '*';
+
+export interface ReachabilityLimits {
+  /** At most this many possible pods per namespace (possible-pods.ts cuts the partition beyond). */
+  possiblePods: number;
+}
+
+export const DEFAULT_LIMITS: ReachabilityLimits = { possiblePods: 256 };
 
 export interface AnalysisModel {
   namespaces: readonly DeepReadonly<Namespace>[];
@@ -37,11 +51,22 @@ export interface AnalysisModel {
   policies: readonly DeepReadonly<NetworkPolicy>[];
 }
 
+/**
+ * What a member of a pod class stands for:
+ * - `pod`: a Pod of the input, by its name;
+ * - `workload`: the pods of a workload's template (Deployment, StatefulSet, ...), named
+ *   `<kind>/<name>` in lower case, e.g. `deployment/web`;
+ * - `possible`: every pod that could be created in the namespace with labels like
+ *   `labels`, named `*` (no labels) or `*{app=web,tier=db}`; see possible-pods.ts.
+ */
+export type PodOrigin = 'pod' | 'workload' | 'possible';
+
 export interface PodRef {
   namespace: string;
   name: string;
-  /** A stand-in for a namespace the model holds no pods for. */
-  representative: boolean;
+  origin: PodOrigin;
+  /** For a possible pod: the label requirements it stands for, e.g. `app=web`, `tier!=db`, `!team` (sorted). */
+  labels?: readonly string[];
 }
 
 export interface EndpointClass {
@@ -83,6 +108,10 @@ export interface PairAnswer {
 
 export interface Reachability {
   classes: readonly EndpointClass[];
+  /** The possible pods analysed, as pods with their witness labels (for the point evaluator). */
+  possiblePods: readonly DeepReadonly<Pod>[];
+  /** Namespaces whose possible pods were cut at the limit: the analysis is not complete there. */
+  cutNamespaces: readonly string[];
   /** The class of a pod (including `ns/*` representatives), undefined when unknown. */
   classOfPod(namespace: string, name: string): EndpointClass | undefined;
   /** The class of an address outside the cluster. */
@@ -118,6 +147,8 @@ interface Side {
   sources: readonly InternedSource[];
   /** Classes any rule could admit as the remote end; null when some rule admits every peer. */
   candidates?: Uint8Array | null;
+  /** Answers already computed for this side (see `answer`). */
+  answers?: Map<number, SideAnswer>;
 }
 
 interface InternedRule {
@@ -134,8 +165,10 @@ interface ClassData extends EndpointClass {
   remoteId: number;
   /** The matched peers, by peer id. */
   remotePeers: ReadonlySet<number>;
+  /** -1 for possible pods, whose named ports may be any port. */
   namedPortsId: number;
   namedPorts: ReadonlyMap<string, readonly number[]>;
+  anyNamedPort: boolean;
   ingress: Side;
   egress: Side;
   declaredIngress: Side | undefined;
@@ -190,7 +223,7 @@ function addressMatches(peer: Extract<Peer, { kind: 'addresses' }>, ips: readonl
   return ips.some((ip) => cidrContainsIP(peer.cidr, ip) && !peer.except.some((e) => cidrContainsIP(e, ip)));
 }
 
-export function buildReachability(model: AnalysisModel, fences: Fences): Reachability {
+export function buildReachability(model: AnalysisModel, fences: Fences, limits: ReachabilityLimits = DEFAULT_LIMITS): Reachability {
   // ---- Interning: peers, rule sources, sides.
   const peers = interner<Peer>();
   const namedPortNames = new Set<string>();
@@ -268,13 +301,31 @@ export function buildReachability(model: AnalysisModel, fences: Fences): Reachab
     return ids;
   };
 
-  // ---- Pods (and representatives) into classes.
-  const allPods: DeepReadonly<Pod>[] = [...model.pods];
-  const withPods = new Set(model.pods.map((p) => p.metadata.namespace));
+  // ---- The pods that could exist: per namespace, one per set of its selectors some labels match.
+  const possible: Pod[] = [];
+  const possibleLabels = new Map<string, readonly string[]>();
+  const cutNamespaces: string[] = [];
   for (const ns of model.namespaces) {
     const n = ns.metadata.name;
-    if (!withPods.has(n)) allPods.push({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: n, name: REPRESENTATIVE_POD } });
+    const selectors = new Map<string, DeepReadonly<LabelSelector>>();
+    const add = (sel: DeepReadonly<LabelSelector>): void => void selectors.set(selectorKey(sel), sel);
+    for (const p of policiesByNamespace.get(n) ?? []) add(p.podSelector);
+    for (const id of namespacePeers(n)) add((peers.all[id] as Extract<Peer, { kind: 'pods' }>).pods);
+    const tenant = fences.tenantOf.get(n);
+    const fence = tenant === undefined ? undefined : fences.tenants.get(tenant);
+    for (const e of fence?.exposures ?? []) add({ matchLabels: { [e.label]: EXPOSE_LABEL_VALUE } });
+    const result = possiblePods([...selectors.values()], limits.possiblePods);
+    if (!result.complete) cutNamespaces.push(n);
+    for (const pp of result.pods) {
+      const shown = Object.entries(pp.labels).sort(([a], [b]) => compareStrings(a, b)).map(([k, v]) => `${k}=${v}`);
+      const name = shown.length === 0 ? POSSIBLE_POD : `${POSSIBLE_POD}{${shown.join(',')}}`;
+      possible.push({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: n, name, labels: pp.labels } });
+      possibleLabels.set(`${n}/${name}`, pp.description);
+    }
   }
+
+  // ---- Pods (those of the model, workloads' and possible ones) into classes.
+  const allPods: DeepReadonly<Pod>[] = [...model.pods, ...possible];
   const remoteSigs = interner<ReadonlySet<number>>();
   const namedPortSigs = interner<ReadonlyMap<string, readonly number[]>>();
   const classes: ClassData[] = [];
@@ -324,7 +375,11 @@ export function buildReachability(model: AnalysisModel, fences: Fences): Reachab
       declaredEgress = sideOf([declared.egress], true);
     }
 
-    const key = [tenant ?? '', remoteId, namedPortsId, ingress.id, egress.id, declaredIngress?.id ?? -1, declaredEgress?.id ?? -1].join('|');
+    const podKey = `${namespace}/${name}`;
+    const origin: PodOrigin = possibleLabels.has(podKey) ? 'possible' : isWorkloadPodName(name) ? 'workload' : 'pod';
+    // A possible pod may give any of its ports any name: a named port stands for every port.
+    const anyNamedPort = origin === 'possible' && namedPortNames.size > 0;
+    const key = [tenant ?? '', remoteId, anyNamedPort ? 'any' : namedPortsId, ingress.id, egress.id, declaredIngress?.id ?? -1, declaredEgress?.id ?? -1].join('|');
     let cls = classByKey.get(key);
     if (cls === undefined) {
       cls = {
@@ -336,8 +391,9 @@ export function buildReachability(model: AnalysisModel, fences: Fences): Reachab
         namespaces: [],
         remoteId,
         remotePeers: remoteSigs.all[remoteId] as ReadonlySet<number>,
-        namedPortsId,
+        namedPortsId: anyNamedPort ? -1 : namedPortsId,
         namedPorts: named,
+        anyNamedPort,
         ingress,
         egress,
         declaredIngress,
@@ -347,10 +403,12 @@ export function buildReachability(model: AnalysisModel, fences: Fences): Reachab
       classByKey.set(key, cls);
       members.set(cls, []);
     }
-    const podKey = `${namespace}/${name}`;
     if (classByPod.has(podKey)) throw new Error(`Pod ${podKey} is listed twice`);
     classByPod.set(podKey, cls);
-    members.get(cls)?.push({ namespace, name, representative: name === REPRESENTATIVE_POD && !withPods.has(namespace) });
+    const ref: PodRef = { namespace, name, origin };
+    const description = possibleLabels.get(podKey);
+    if (description !== undefined) ref.labels = description;
+    members.get(cls)?.push(ref);
   }
 
   // ---- Addresses outside the cluster: one class per set of matched address peers.
@@ -381,6 +439,7 @@ export function buildReachability(model: AnalysisModel, fences: Fences): Reachab
         remotePeers: remoteSigs.all[remoteId] as ReadonlySet<number>,
         namedPortsId: noNamedPorts,
         namedPorts: new Map(),
+        anyNamedPort: false,
         ingress: OPEN,
         egress: OPEN,
         declaredIngress: undefined,
@@ -431,16 +490,20 @@ export function buildReachability(model: AnalysisModel, fences: Fences): Reachab
           out = out.union(PortSet.range(p.protocol, p.first, p.last));
           break;
         case 'named':
-          for (const n of destination.namedPorts.get(namedPortKey(p.protocol, p.name)) ?? []) out = out.union(PortSet.range(p.protocol, n));
+          if (destination.anyNamedPort) out = out.union(PortSet.protocol(p.protocol));
+          else for (const n of destination.namedPorts.get(namedPortKey(p.protocol, p.name)) ?? []) out = out.union(PortSet.range(p.protocol, n));
           break;
       }
     }
     return out;
   };
-  const memo = new Map<string, SideAnswer>();
+  const OPEN_SIDE: SideAnswer = Object.freeze({ isolated: false, allowances: [], ports: PortSet.ALL });
+  // Per side, keyed by a number: (remote signature, destination's named ports; -1 for "any").
+  const namedPortKinds = namedPortSigs.all.length + 1;
   const answer = (side: Side, remote: ClassData, destination: ClassData): SideAnswer => {
-    if (!side.isolated) return { isolated: false, allowances: [], ports: PortSet.ALL };
-    const key = `${side.id}:${remote.remoteId}:${destination.namedPortsId}`;
+    if (!side.isolated) return OPEN_SIDE;
+    const key = remote.remoteId * namedPortKinds + destination.namedPortsId + 1;
+    const memo = (side.answers ??= new Map());
     let a = memo.get(key);
     if (a === undefined) {
       const allowances = side.sources.map((s) => {
@@ -456,18 +519,18 @@ export function buildReachability(model: AnalysisModel, fences: Fences): Reachab
     }
     return a;
   };
-  const EXTERNAL_SIDE: SideAnswer = { isolated: false, allowances: [], ports: PortSet.ALL };
-  const ALL_DECLARED: SideAnswer = { isolated: false, allowances: [], ports: PortSet.ALL };
 
   const pair = (from: ClassData, to: ClassData): PairAnswer => {
-    const egress = from.kind === 'external' ? EXTERNAL_SIDE : answer(from.egress, to, to);
-    const ingress = to.kind === 'external' ? EXTERNAL_SIDE : answer(to.ingress, from, to);
+    const egress = from.kind === 'external' ? OPEN_SIDE : answer(from.egress, to, to);
+    const ingress = to.kind === 'external' ? OPEN_SIDE : answer(to.ingress, from, to);
     return { from, to, egress, ingress, allowed: egress.ports.intersect(ingress.ports) };
   };
 
   const all = classes.map((c) => c.index);
   return {
     classes,
+    possiblePods: possible,
+    cutNamespaces,
     classOfPod: (namespace, name) => classByPod.get(`${namespace}/${name}`),
     classOfAddress(ip) {
       const piece = pieces.find((p) => cidrContainsIP(p.cidr, ip) && !p.holes.some((h) => cidrContainsIP(h, ip)));
@@ -507,8 +570,8 @@ export function buildReachability(model: AnalysisModel, fences: Fences): Reachab
       const from = fromClass as ClassData;
       const to = toClass as ClassData;
       const crossing = from.tenant !== to.tenant;
-      const egress = crossing && from.declaredEgress !== undefined ? answer(from.declaredEgress, to, to) : ALL_DECLARED;
-      const ingress = crossing && to.declaredIngress !== undefined ? answer(to.declaredIngress, from, to) : ALL_DECLARED;
+      const egress = crossing && from.declaredEgress !== undefined ? answer(from.declaredEgress, to, to) : OPEN_SIDE;
+      const ingress = crossing && to.declaredIngress !== undefined ? answer(to.declaredIngress, from, to) : OPEN_SIDE;
       return { egress, ingress };
     },
   };

@@ -7,8 +7,12 @@
  *   a TenantIsolation owner) is replaced by the generated one of that name or pruned; any
  *   other policy stays, and where it holds a name netfence generates, it wins (the operator
  *   never takes it over).
+ *   A namespace a tenant names that the input lacks is taken as existing (see namedButMissing).
  * - `live` (from the cluster): the policies exactly as they are, nothing added: what is
  *   enforced now, drift and a lagging operator included.
+ *
+ * Pods: the input's Pods, its workloads' templates, and the possible pods of every namespace
+ * (reachability.ts): a pass covers every pod that labels can make, not only those listed.
  */
 import type { DeepReadonly, Namespace, NetworkPolicy, Pod } from '../api/k8s.js';
 import type { TenantIsolation } from '../api/types.js';
@@ -17,24 +21,31 @@ import type { CompilerSettings } from '../compiler/settings.js';
 import { isNetfenceOwned } from '../operator/policies.js';
 import { buildEvaluator, type Evaluator } from '../evaluator/index.js';
 import { tenantFences, type Fences } from './fences.js';
-import { buildReachability, REPRESENTATIVE_POD, type Reachability } from './reachability.js';
+import { buildReachability, type Reachability } from './reachability.js';
 
 export interface SceneInput {
   tenants: readonly DeepReadonly<TenantIsolation>[];
   namespaces: readonly DeepReadonly<Namespace>[];
   pods: readonly DeepReadonly<Pod>[];
+  /** The pods of workloads' templates, named `<kind>/<name>` (src/io/workloads.ts). */
+  workloads?: readonly DeepReadonly<Pod>[];
   policies: readonly DeepReadonly<NetworkPolicy>[];
   settings: DeepReadonly<CompilerSettings>;
 }
 
 export interface Scene {
+  /** The TenantIsolations analysed. */
+  tenants: readonly DeepReadonly<TenantIsolation>[];
   compiled: CompileResult;
+  /** The input's namespaces and those a tenant names that the input lacks (planned mode). */
+  namespaces: readonly DeepReadonly<Namespace>[];
+  /** The input's Pods and workloads' pods; possible pods are in `reach.possiblePods`. */
   pods: readonly DeepReadonly<Pod>[];
   /** The policies analysed. */
   policies: readonly DeepReadonly<NetworkPolicy>[];
   fences: Fences;
   reach: Reachability;
-  /** The point evaluator over the same objects, representative pods included; built on first use. */
+  /** The point evaluator over the same objects, possible pods included; built on first use. */
   evaluator(): Evaluator;
   /** Things the reader should know about what was analysed. */
   notes: string[];
@@ -54,38 +65,61 @@ function plannedPolicies(input: SceneInput, compiled: CompileResult, notes: stri
   return [...kept, ...generated];
 }
 
+/**
+ * Namespaces a tenant names that the input does not hold. They are often created elsewhere
+ * (Argo CD `CreateNamespace=true`, Terraform, another repository); the operator fences such a
+ * namespace the moment it appears, so the analysis takes it as existing, with no labels but
+ * its name. Settings that exclude a name still exclude it (the compiler decides).
+ */
+function namedButMissing(input: SceneInput): Namespace[] {
+  const present = new Set(input.namespaces.map((n) => n.metadata.name));
+  const out = new Map<string, Namespace>();
+  for (const t of input.tenants) {
+    for (const name of t.spec?.namespaces ?? []) {
+      if (!present.has(name) && !out.has(name)) out.set(name, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    }
+  }
+  return [...out.values()];
+}
+
+function listed(names: readonly string[], limit = 10): string {
+  const more = names.length > limit ? ` and ${names.length - limit} more` : '';
+  return `${names.slice(0, limit).join(', ')}${more}`;
+}
+
 export function buildScene(input: SceneInput, mode: 'planned' | 'live'): Scene {
+  const notes: string[] = [];
+  const added = mode === 'planned' ? namedButMissing(input) : [];
+  const namespaces = added.length === 0 ? input.namespaces : [...input.namespaces, ...added];
+  if (added.length > 0) {
+    notes.push(
+      `${added.length} namespace(s) named by a TenantIsolation are not in the input (${listed(added.map((n) => n.metadata.name))}): each is analysed as the operator will fence it when it is created, with no labels but its name`,
+    );
+  }
+  const pods = [...input.pods, ...(input.workloads ?? [])];
   const compiled = compile({
     tenants: input.tenants,
-    namespaces: input.namespaces,
-    pods: input.pods.map((p) => ({ namespace: p.metadata.namespace, name: p.metadata.name, labels: p.metadata.labels ?? {} })),
+    namespaces,
+    pods: pods.map((p) => ({ namespace: p.metadata.namespace, name: p.metadata.name, labels: p.metadata.labels ?? {} })),
     settings: input.settings,
   });
-  const notes: string[] = [];
   const policies = mode === 'planned' ? plannedPolicies(input, compiled, notes) : [...input.policies];
   const fences = tenantFences(input.tenants, compiled, input.settings);
-  const model = { namespaces: input.namespaces, pods: input.pods, policies };
-  const reach = buildReachability(model, fences);
+  const reach = buildReachability({ namespaces, pods, policies }, fences);
 
-  const representatives = reach.classes.flatMap((c) => c.pods.filter((p) => p.representative).map((p) => p.namespace));
-  if (representatives.length > 0) {
-    const shown = representatives.slice(0, 10).join(', ');
-    const more = representatives.length > 10 ? ` and ${representatives.length - 10} more` : '';
-    notes.push(`no pods in the input for ${representatives.length} namespace(s) (${shown}${more}): each is analysed through one representative pod <namespace>/${REPRESENTATIVE_POD} with no labels and no address`);
+  for (const n of reach.cutNamespaces.length > 0 ? [reach.cutNamespaces] : []) {
+    notes.push(`the pod selectors that apply in ${n.length} namespace(s) (${listed(n)}) tell apart more kinds of pod than the analysis follows: there it judges pods with no labels and one pod per selector, not every combination of labels`);
   }
   for (const t of compiled.tenants) {
     if (t.mode === 'Audit') notes.push(`tenant ${t.name} is in Audit mode: netfence enforces nothing there, so paths across its fence are listed but do not fail the check`);
   }
-  for (const c of compiled.conflicts) notes.push(`namespace ${c.namespace} is claimed by tenants ${c.tenants.join(', ')}: it belongs to neither fence and keeps only the deny`);
 
   let evaluator: Evaluator | undefined;
-  const build = (): Evaluator => buildEvaluator({
-    namespaces: input.namespaces as Namespace[],
-    pods: [
-      ...(input.pods as Pod[]),
-      ...representatives.map((namespace): Pod => ({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace, name: REPRESENTATIVE_POD } })),
-    ],
-    policies: policies as NetworkPolicy[],
-  });
-  return { compiled, pods: input.pods, policies, fences, reach, evaluator: () => (evaluator ??= build()), notes };
+  const build = (): Evaluator =>
+    buildEvaluator({
+      namespaces: namespaces as Namespace[],
+      pods: [...(pods as Pod[]), ...(reach.possiblePods as Pod[])],
+      policies: policies as NetworkPolicy[],
+    });
+  return { tenants: input.tenants, compiled, namespaces, pods, policies, fences, reach, evaluator: () => (evaluator ??= build()), notes };
 }

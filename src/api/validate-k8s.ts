@@ -13,7 +13,9 @@
  *   (ValidateLabelSelector, through src/core/labels.ts selectorIssues), peers, ipBlock CIDRs
  *   and excepts, ports, endPort, policyTypes;
  * - Pod (pkg/apis/core/validation validateContainerPorts): container port numbers, names and
- *   protocols; and the pod IPs netfence matches ipBlocks against.
+ *   protocols; and the pod IPs netfence matches ipBlocks against;
+ * - workloads (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob,
+ *   ReplicationController): metadata, and their pod template's labels and container ports.
  *
  * Guarantees: a NetworkPolicy or Namespace with a field the API server does not know is
  * refused, as `kubectl apply` (strict field validation) refuses it; `status` is not checked.
@@ -159,6 +161,31 @@ export const namespaceSchema: Readonly<JSONSchemaProps> = deepFreeze({
   },
 });
 
+/** A pod's spec: only the fields netfence reads, every other field allowed. */
+const POD_SPEC: JSONSchemaProps = lenient({
+  type: 'object',
+  properties: {
+    hostNetwork: BOOLEAN,
+    containers: {
+      type: 'array',
+      items: lenient({
+        type: 'object',
+        properties: {
+          name: STRING,
+          ports: {
+            type: 'array',
+            items: lenient({
+              type: 'object',
+              required: ['containerPort'],
+              properties: { name: STRING, containerPort: INTEGER, protocol: { type: 'string', enum: [...PROTOCOLS] } },
+            }),
+          },
+        },
+      }),
+    },
+  },
+});
+
 /** v1 Pod: only the fields netfence reads, every other field allowed. */
 export const podSchema: Readonly<JSONSchemaProps> = deepFreeze(
   lenient({
@@ -167,29 +194,7 @@ export const podSchema: Readonly<JSONSchemaProps> = deepFreeze(
       apiVersion: STRING,
       kind: STRING,
       metadata: lenient(OBJECT_META),
-      spec: lenient({
-        type: 'object',
-        properties: {
-          hostNetwork: BOOLEAN,
-          containers: {
-            type: 'array',
-            items: lenient({
-              type: 'object',
-              properties: {
-                name: STRING,
-                ports: {
-                  type: 'array',
-                  items: lenient({
-                    type: 'object',
-                    required: ['containerPort'],
-                    properties: { name: STRING, containerPort: INTEGER, protocol: { type: 'string', enum: [...PROTOCOLS] } },
-                  }),
-                },
-              },
-            }),
-          },
-        },
-      }),
+      spec: POD_SPEC,
       status: lenient({
         type: 'object',
         properties: { podIP: STRING, podIPs: { type: 'array', items: lenient({ type: 'object', properties: { ip: STRING } }) } },
@@ -197,6 +202,15 @@ export const podSchema: Readonly<JSONSchemaProps> = deepFreeze(
     },
   }),
 );
+
+const workloadSchemas = new Map<string, Readonly<JSONSchemaProps>>();
+
+/** A workload with its pod template at `templatePath`: metadata, and the template's labels and pod spec. */
+function workloadSchema(templatePath: readonly string[]): JSONSchemaProps {
+  let node: JSONSchemaProps = lenient({ type: 'object', properties: { metadata: lenient(OBJECT_META), spec: POD_SPEC } });
+  for (const key of [...templatePath].reverse()) node = lenient({ type: 'object', properties: { [key]: node } });
+  return { ...node, properties: { ...node.properties, apiVersion: STRING, kind: STRING, metadata: lenient(OBJECT_META) } };
+}
 
 /** The metadata of a TenantIsolation: the CRD schema describes only its name. */
 const tenantMetadataSchema: Readonly<JSONSchemaProps> = deepFreeze(lenient({ type: 'object', properties: { metadata: OBJECT_META } }));
@@ -242,12 +256,7 @@ function checkMetadata(md: unknown, rules: MetadataRules, out: Issues): void {
       if (problem !== undefined) out.add(['metadata', 'namespace'], problem);
     }
   }
-  if (isRecord(md.labels)) {
-    for (const [k, v] of Object.entries(md.labels)) {
-      const problem = labelKeyProblem(k) ?? (typeof v === 'string' ? labelValueProblem(v) : undefined);
-      if (problem !== undefined) out.add(['metadata', 'labels', k], problem);
-    }
-  }
+  checkLabels(md.labels, ['metadata', 'labels'], out);
   if (isRecord(md.annotations)) {
     let bytes = 0;
     for (const [k, v] of Object.entries(md.annotations)) {
@@ -256,6 +265,14 @@ function checkMetadata(md: unknown, rules: MetadataRules, out: Issues): void {
       bytes += Buffer.byteLength(k) + (typeof v === 'string' ? Buffer.byteLength(v) : 0);
     }
     if (bytes > MAX_ANNOTATIONS_BYTES) out.add(['metadata', 'annotations'], `must be at most ${MAX_ANNOTATIONS_BYTES} bytes in all (keys and values), found ${bytes}`);
+  }
+}
+
+function checkLabels(labels: unknown, at: Path, out: Issues): void {
+  if (!isRecord(labels)) return;
+  for (const [k, v] of Object.entries(labels)) {
+    const problem = labelKeyProblem(k) ?? (typeof v === 'string' ? labelValueProblem(v) : undefined);
+    if (problem !== undefined) out.add([...at, k], problem);
   }
 }
 
@@ -345,29 +362,33 @@ function checkNetworkPolicy(obj: Record<string, unknown>, out: Issues): void {
   }
 }
 
-function checkPod(obj: Record<string, unknown>, out: Issues): void {
-  checkMetadata(obj.metadata, { namespaced: true, name: dnsSubdomainProblem }, out);
-  const spec = obj.spec;
+/** Container port numbers, names and protocols of a pod spec at `at`. */
+function checkContainers(spec: unknown, at: Path, out: Issues): void {
   const containers = isRecord(spec) && Array.isArray(spec.containers) ? spec.containers : [];
   for (const [i, c] of containers.entries()) {
     const ports = isRecord(c) && Array.isArray(c.ports) ? c.ports : [];
     const names = new Map<string, number>();
     for (const [j, p] of ports.entries()) {
       if (!isRecord(p)) continue;
-      const at: Path = ['spec', 'containers', i, 'ports', j];
+      const path: Path = [...at, 'containers', i, 'ports', j];
       if (isInteger(p.containerPort)) {
         const problem = portNumberProblem(p.containerPort);
-        if (problem !== undefined) out.add([...at, 'containerPort'], problem);
+        if (problem !== undefined) out.add([...path, 'containerPort'], problem);
       }
       if (typeof p.name === 'string' && p.name !== '') {
         const problem = portNameProblem(p.name);
         const first = names.get(p.name);
-        if (problem !== undefined) out.add([...at, 'name'], problem);
-        else if (first !== undefined) out.add([...at, 'name'], `duplicate port name ${JSON.stringify(p.name)} in this container (first at ports[${first}])`);
+        if (problem !== undefined) out.add([...path, 'name'], problem);
+        else if (first !== undefined) out.add([...path, 'name'], `duplicate port name ${JSON.stringify(p.name)} in this container (first at ports[${first}])`);
         else names.set(p.name, j);
       }
     }
   }
+}
+
+function checkPod(obj: Record<string, unknown>, out: Issues): void {
+  checkMetadata(obj.metadata, { namespaced: true, name: dnsSubdomainProblem }, out);
+  checkContainers(obj.spec, ['spec'], out);
   const status = obj.status;
   if (!isRecord(status)) return;
   const checkIP = (ip: unknown, path: Path): void => {
@@ -400,6 +421,27 @@ export function validatePod(obj: Record<string, unknown>): ValidationIssue[] {
   const out = new Issues();
   out.list.push(...validateValue(obj, podSchema));
   checkPod(obj, out);
+  return out.list;
+}
+
+/**
+ * The problems of the fields of a workload that netfence reads: its metadata, and its pod
+ * template's labels and container ports (the template at `templatePath`, e.g.
+ * `['spec', 'template']`). Other fields are not looked at.
+ */
+export function validateWorkload(obj: Record<string, unknown>, templatePath: readonly string[]): ValidationIssue[] {
+  const out = new Issues();
+  const key = templatePath.join('.');
+  let schema = workloadSchemas.get(key);
+  if (schema === undefined) workloadSchemas.set(key, (schema = deepFreeze(workloadSchema(templatePath))));
+  out.list.push(...validateValue(obj, schema));
+  checkMetadata(obj.metadata, { namespaced: true, name: dnsSubdomainProblem }, out);
+  let template: unknown = obj;
+  for (const key of templatePath) template = isRecord(template) ? template[key] : undefined;
+  if (isRecord(template)) {
+    if (isRecord(template.metadata)) checkLabels(template.metadata.labels, [...templatePath, 'metadata', 'labels'], out);
+    checkContainers(template.spec, [...templatePath, 'spec'], out);
+  }
   return out.list;
 }
 

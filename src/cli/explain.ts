@@ -1,7 +1,8 @@
 /** `netfence explain`: which policies allow or deny one path, and the verdict. */
 import { PROTOCOLS, type Protocol } from '../api/k8s.js';
 import { PortSet } from '../analysis/ports.js';
-import { classOfEndpoint, REPRESENTATIVE_POD, type EndpointClass, type SourceDetail } from '../analysis/reachability.js';
+import { describePod } from '../analysis/pod-names.js';
+import { classOfEndpoint, type EndpointClass, type SourceDetail } from '../analysis/reachability.js';
 import type { Scene } from '../analysis/scene.js';
 import { formatIP, parseIP } from '../core/cidr.js';
 import { InputError } from '../io/manifests.js';
@@ -20,8 +21,9 @@ some port is.
 Exit status, for scripts: 0 allowed, 1 denied, 2 bad usage or bad input (an unknown pod, a bad
 port), 3 an internal error.
 
-FROM and TO are namespace/pod (namespace/* for a namespace the input holds no pods for), or
-an IP address outside the cluster.
+FROM and TO are namespace/pod, namespace/kind/name for a workload's pods (e.g.
+shop/deployment/web), namespace/* or namespace/*{key=value,...} for a pod that could be
+created there (check names them), or an IP address outside the cluster.
 
 ${SCENE_HELP}
   --port N[/PROTO]           one port, e.g. 8080, 53/UDP, 9000/SCTP (protocol default TCP)
@@ -42,8 +44,9 @@ function where(e: Endpoint, c: EndpointClass): string {
     const piece = c.addresses.find((a) => a.metadata);
     return `${e.ip} (outside the cluster${piece !== undefined ? ', cloud metadata' : ''})`;
   }
-  const rep = e.name === REPRESENTATIVE_POD ? ', a representative pod: the input holds no pods here' : '';
-  return `${formatEndpoint(e)} (${c.tenant === undefined ? 'in no tenant' : `tenant ${c.tenant}`}${rep})`;
+  const ref = c.pods.find((p) => p.namespace === e.namespace && p.name === e.name);
+  const what = ref?.origin === 'possible' ? `, ${describePod(ref)}` : ref?.origin === 'workload' ? ', the pods of a workload' : '';
+  return `${formatEndpoint(e)} (${c.tenant === undefined ? 'in no tenant' : `tenant ${c.tenant}`}${what})`;
 }
 
 function ruleLines(direction: 'egress' | 'ingress', d: SourceDetail, probe: PortSet): string[] {
@@ -146,6 +149,9 @@ export async function explain(argv: readonly string[], io: CliIO): Promise<numbe
   if (probe === undefined) {
     lines.push(`allowed on: ${allowed.format()}`);
     verdict = !allowed.isEmpty();
+  } else if (toClass.pods.some((p) => p.origin === 'possible' && to.kind === 'pod' && p.name === to.name)) {
+    // A possible pod may carry any named port: the analysis reads such a port as every port, the evaluator as none.
+    verdict = !allowed.intersect(probeSet).isEmpty();
   } else {
     // The point evaluator decides; it agrees with the analysis above on every upstream case.
     verdict = scene.evaluator().evaluate(from, to, probe.port, probe.protocol).allowed;

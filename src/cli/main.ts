@@ -96,6 +96,11 @@ let streams: CliIO | undefined;
 export function processIO(): CliIO {
   if (streams !== undefined) return streams;
   const writer = (stream: NodeJS.WriteStream): ((text: string) => void) => {
+    // A pipe is written asynchronously, so a command writing faster than its reader reads
+    // would queue all of its output in memory (1.5 GB for a large `check -o json | cat`).
+    // Blocking writes keep memory at one piece; files and terminals already block.
+    const handle = (stream as unknown as { _handle?: { setBlocking?: (on: boolean) => void } })._handle;
+    if (!stream.isTTY) handle?.setBlocking?.(true);
     let gone = false;
     stream.on('error', (e) => {
       if (!readerGone(e)) throw e;

@@ -102,7 +102,7 @@ export function render(argv: readonly string[], io: CliIO): number {
   if (format !== 'yaml' && format !== 'json') throw new UsageError(`--output must be yaml or json, not ${JSON.stringify(format)}`);
   const settings = settingsFrom(args);
   const inputs = readInputs(args, io);
-  const result = compile({ tenants: inputs.tenants, namespaces: inputs.namespaces, pods: inputs.pods.map((p) => ({ namespace: p.metadata.namespace, name: p.metadata.name, labels: p.metadata.labels ?? {} })), settings });
+  const result = compile({ tenants: inputs.tenants, namespaces: inputs.namespaces, pods: [...inputs.pods, ...inputs.workloads].map((p) => ({ namespace: p.metadata.namespace, name: p.metadata.name, labels: p.metadata.labels ?? {} })), settings });
   const failed = result.tenants.filter((t) => t.errors.length > 0);
   if (failed.length > 0) {
     for (const t of failed) {

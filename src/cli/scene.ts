@@ -33,7 +33,16 @@ export interface LoadedScene {
   scene: Scene;
   /** What was analysed, for headings: the paths, or `live cluster (<kubeconfig source>)`. */
   title: string;
-  counts: { tenants: number; namespaces: number; pods: number; policies: number };
+  counts: { tenants: number; namespaces: number; pods: number; workloads: number; policies: number };
+}
+
+export interface SceneNeeds {
+  /** `check`: an input without any TenantIsolation proves nothing, and is refused (exit 2). */
+  tenants?: boolean;
+}
+
+function nothingToCheck(what: string): InputError {
+  return new InputError([`nothing to check: ${what}, so no fence can be proven (was a TenantIsolation left out, or its kind misspelt?)`]);
 }
 
 const PAGE = 500;
@@ -59,7 +68,7 @@ async function listAll<T>(client: KubeClient, ref: ResourceRef, what: string): P
   return items;
 }
 
-async function liveScene(args: ParsedArgs, settings: CompilerSettings): Promise<LoadedScene> {
+async function liveScene(args: ParsedArgs, settings: CompilerSettings, needs: SceneNeeds): Promise<LoadedScene> {
   let connection;
   try {
     connection = await loadConnection({ kubeconfig: one(args, 'kubeconfig') });
@@ -74,6 +83,7 @@ async function liveScene(args: ParsedArgs, settings: CompilerSettings): Promise<
     listAll<NetworkPolicy>(client, RESOURCES.networkPolicies, 'networkpolicies'),
     listAll<TenantIsolation>(client, RESOURCES.tenantIsolations, 'tenantisolations'),
   ]);
+  if (needs.tenants === true && tenants.length === 0) throw nothingToCheck(`the cluster (${connection.source}) has no TenantIsolation`);
   const scene = buildScene({ tenants, namespaces, pods, policies, settings }, 'live');
   for (const t of scene.compiled.tenants) {
     for (const e of t.errors) scene.notes.push(`tenant ${t.name} cannot be compiled (${e}): the operator keeps its namespaces deny-only`);
@@ -81,19 +91,26 @@ async function liveScene(args: ParsedArgs, settings: CompilerSettings): Promise<
   return {
     scene,
     title: `live cluster (${connection.source})`,
-    counts: { tenants: tenants.length, namespaces: namespaces.length, pods: pods.length, policies: policies.length },
+    counts: { tenants: tenants.length, namespaces: namespaces.length, pods: pods.length, workloads: 0, policies: policies.length },
   };
 }
 
 /** Reads the scene the flags name; bad input throws InputError or UsageError (exit 2). */
-export async function loadScene(args: ParsedArgs, io: CliIO): Promise<LoadedScene> {
+export async function loadScene(args: ParsedArgs, io: CliIO, needs: SceneNeeds = {}): Promise<LoadedScene> {
   const settings = settingsFrom(args);
   const live = args.switches.has('live');
   if (live && many(args, 'filename').length > 0) throw new UsageError('give either -f PATH or --live, not both');
   if (!live && one(args, 'kubeconfig') !== undefined) throw new UsageError('--kubeconfig goes with --live');
-  if (live) return liveScene(args, settings);
+  if (live) return liveScene(args, settings, needs);
   const inputs = readInputs(args, io);
-  const scene = buildScene({ tenants: inputs.tenants, namespaces: inputs.namespaces, pods: inputs.pods, policies: inputs.policies, settings }, 'planned');
+  if (needs.tenants === true && inputs.tenants.length === 0) {
+    const read = inputs.namespaces.length + inputs.pods.length + inputs.workloads.length + inputs.policies.length + [...inputs.ignored.values()].reduce((a, b) => a + b, 0);
+    throw nothingToCheck(read === 0 ? 'the input holds no object' : `the input holds no TenantIsolation (${read} other object${read === 1 ? '' : 's'})`);
+  }
+  const scene = buildScene(
+    { tenants: inputs.tenants, namespaces: inputs.namespaces, pods: inputs.pods, workloads: inputs.workloads, policies: inputs.policies, settings },
+    'planned',
+  );
   const problems = scene.compiled.tenants.flatMap((t) => {
     const object = inputs.tenants.find((x) => x.metadata.name === t.name);
     const where = (object !== undefined ? inputs.sourceOf.get(object) : undefined) ?? 'input';
@@ -103,6 +120,12 @@ export async function loadScene(args: ParsedArgs, io: CliIO): Promise<LoadedScen
   return {
     scene,
     title: many(args, 'filename').join(' '),
-    counts: { tenants: inputs.tenants.length, namespaces: inputs.namespaces.length, pods: inputs.pods.length, policies: scene.policies.length },
+    counts: {
+      tenants: inputs.tenants.length,
+      namespaces: inputs.namespaces.length,
+      pods: inputs.pods.length,
+      workloads: inputs.workloads.length,
+      policies: scene.policies.length,
+    },
   };
 }

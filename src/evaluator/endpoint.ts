@@ -20,10 +20,10 @@ export function parseEndpoint(s: string): Endpoint {
   const ip = parseIP(addr);
   if (ip !== null) return { kind: 'external', ip: formatIP(ip) };
   if (explicitIP) throw new Error(`endpoint ${JSON.stringify(s)}: ${JSON.stringify(addr)} is not an IP address`);
-  const parts = text.split('/');
-  if (parts.length === 2 && parts[0] !== '' && parts[1] !== '') {
-    return { kind: 'pod', namespace: parts[0] as string, name: parts[1] as string };
-  }
+  // A namespace has no `/`; the rest is the pod: a Pod's name, a workload's `kind/name`, or a
+  // possible pod `*{key=value}` whose label keys may hold one.
+  const slash = text.indexOf('/');
+  if (slash > 0 && slash < text.length - 1) return { kind: 'pod', namespace: text.slice(0, slash), name: text.slice(slash + 1) };
   throw new Error(`endpoint ${JSON.stringify(s)}: expected namespace/pod or an IP address`);
 }
 

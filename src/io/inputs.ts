@@ -1,8 +1,10 @@
 /**
  * Sorts manifests into the inputs of the offline commands and validates them as the API
  * server would on create: TenantIsolations against the CRD schema and its CEL rules
- * (src/api/validate.ts), Namespaces, Pods and NetworkPolicies and the metadata of all four
- * with the built-in rules (src/api/validate-k8s.ts). Problems come back as
+ * (src/api/validate.ts), Namespaces, Pods, workloads (src/io/workloads.ts) and
+ * NetworkPolicies and the metadata of all of them with the built-in rules
+ * (src/api/validate-k8s.ts). An object of the netfence.dev group of any kind but
+ * TenantIsolation is refused: a misspelt kind would drop a tenant silently. Problems come back as
  * `file:line: Kind ns/name: message`, every problem of every object at once.
  *
  * Guarantees: the objects handed on are as the API server would store them: without null
@@ -11,18 +13,21 @@
  * copy names), and a NetworkPolicy without spec or podSelector with the empty podSelector.
  * They are new objects where that changed anything, the read ones otherwise.
  */
-import { API_VERSION, KIND } from '../api/constants.js';
+import { API_VERSION, GROUP, KIND } from '../api/constants.js';
 import type { Namespace, NetworkPolicy, Pod } from '../api/k8s.js';
 import type { TenantIsolation } from '../api/types.js';
 import { validateTenantIsolation, type ValidationIssue } from '../api/validate.js';
-import { validateNamespace, validateNetworkPolicy, validatePod, validateTenantMetadata } from '../api/validate-k8s.js';
+import { validateNamespace, validateNetworkPolicy, validatePod, validateTenantMetadata, validateWorkload } from '../api/validate-k8s.js';
 import { isRecord, setOwn } from '../core/objects.js';
 import { InputError, type Manifest, type Path } from './manifests.js';
+import { WORKLOAD_KINDS, workloadPod, type WorkloadKind } from './workloads.js';
 
 export interface Inputs {
   tenants: TenantIsolation[];
   namespaces: Namespace[];
   pods: Pod[];
+  /** The pods of the workloads' templates, one per workload, named `<kind>/<name>` (src/io/workloads.ts). */
+  workloads: Pod[];
   policies: NetworkPolicy[];
   /** Objects of kinds netfence does not read, by `apiVersion/kind`, with their count. */
   ignored: Map<string, number>;
@@ -34,6 +39,8 @@ interface KindRules {
   validate: (obj: Record<string, unknown>) => ValidationIssue[];
   /** False for cluster-scoped kinds, whose metadata.namespace the API server clears. */
   namespaced: boolean;
+  /** For a workload kind: where its pod template is. */
+  workload?: WorkloadKind;
 }
 
 /** The kinds netfence reads, by `apiVersion/kind`. */
@@ -42,6 +49,10 @@ const KINDS: ReadonlyMap<string, KindRules> = new Map<string, KindRules>([
   ['v1/Namespace', { validate: validateNamespace, namespaced: false }],
   ['v1/Pod', { validate: validatePod, namespaced: true }],
   ['networking.k8s.io/v1/NetworkPolicy', { validate: validateNetworkPolicy, namespaced: true }],
+  ...[...WORKLOAD_KINDS].map(([type, workload]): [string, KindRules] => [
+    type,
+    { validate: (obj) => validateWorkload(obj, workload.templatePath), namespaced: true, workload },
+  ]),
 ]);
 
 /** The value with every null field left out, as the API server decodes it; unchanged parts are shared. */
@@ -89,7 +100,7 @@ function asStored(obj: Record<string, unknown>, rules: KindRules): Record<string
 
 /** Validates and sorts manifests; throws InputError listing every problem in every object. */
 export function collectInputs(manifests: readonly Manifest[]): Inputs {
-  const inputs: Inputs = { tenants: [], namespaces: [], pods: [], policies: [], ignored: new Map(), sourceOf: new Map() };
+  const inputs: Inputs = { tenants: [], namespaces: [], pods: [], workloads: [], policies: [], ignored: new Map(), sourceOf: new Map() };
   const problems: string[] = [];
   const seen = new Map<string, { where: string; strayNamespace: boolean }>();
   for (const m of manifests) {
@@ -104,6 +115,9 @@ export function collectInputs(manifests: readonly Manifest[]): Inputs {
     if (rules === undefined) {
       if (obj.kind === KIND) {
         problems.push(`${at(['apiVersion'])}: ${KIND} must have apiVersion ${API_VERSION}, found ${JSON.stringify(obj.apiVersion)}`);
+      } else if (obj.apiVersion.split('/')[0] === GROUP) {
+        // A typo here would leave a tenant out of every check without a word.
+        problems.push(`${at(['kind'])}: ${GROUP} has no kind ${JSON.stringify(obj.kind)}: the only kind is ${KIND}`);
       } else {
         inputs.ignored.set(type, (inputs.ignored.get(type) ?? 0) + 1);
       }
@@ -131,6 +145,11 @@ export function collectInputs(manifests: readonly Manifest[]): Inputs {
     if (obj.kind === KIND) inputs.tenants.push(stored as unknown as TenantIsolation);
     else if (obj.kind === 'Namespace') inputs.namespaces.push(stored as unknown as Namespace);
     else if (obj.kind === 'Pod') inputs.pods.push(stored as unknown as Pod);
+    else if (rules.workload !== undefined) {
+      const pod = workloadPod(stored, rules.workload);
+      inputs.workloads.push(pod);
+      inputs.sourceOf.set(pod, where);
+    }
     else inputs.policies.push(stored as unknown as NetworkPolicy);
   }
   if (problems.length > 0) throw new InputError(problems);

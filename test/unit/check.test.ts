@@ -2,7 +2,10 @@
 import fc from 'fast-check';
 import type { NetworkPolicy, Pod, Protocol } from '../../src/api/k8s.js';
 import type { TenantIsolationSpec } from '../../src/api/types.js';
+import { readFileSync } from 'node:fs';
 import { findViolations, type Violation } from '../../src/analysis/check.js';
+import { FINDING_CATEGORIES } from '../../src/analysis/findings.js';
+import type { EndpointClass } from '../../src/analysis/reachability.js';
 import { buildScene, type Scene } from '../../src/analysis/scene.js';
 import { defaultSettings } from '../../src/compiler/settings.js';
 import { memberNs, ns, pod, tenant } from '../fixtures/builders.js';
@@ -20,8 +23,12 @@ function policy(namespace: string, name: string, spec: NetworkPolicy['spec']): N
 const ALLOW_ALL = (namespace: string): NetworkPolicy =>
   policy(namespace, 'allow-all', { podSelector: {}, policyTypes: ['Ingress', 'Egress'], ingress: [{}], egress: [{}] });
 
-const describeViolation = (v: Violation): string =>
-  `${v.from.pods[0]?.namespace ?? v.from.addresses[0]?.text}/${v.from.pods[0]?.name ?? ''} -> ${v.to.pods[0]?.namespace ?? v.to.addresses[0]?.text}/${v.to.pods[0]?.name ?? ''} ${v.ports.format()} [${v.crossings.map((c) => `${c.direction} ${c.tenant}`).join(', ')}]`;
+/** A class by its first Pod of the input (its first possible pod when it has none), or its first address range. */
+const endName = (c: EndpointClass): string => {
+  const p = c.pods.find((x) => x.origin !== 'possible') ?? c.pods[0];
+  return p === undefined ? `${c.addresses[0]?.text}/` : `${p.namespace}/${p.name}`;
+};
+const describeViolation = (v: Violation): string => `${endName(v.from)} -> ${endName(v.to)} ${v.ports.format()} [${v.crossings.map((c) => `${c.direction} ${c.tenant}`).join(', ')}]`;
 
 const EXPLAIN_PORTS: [number, Protocol][] = [
   [53, 'UDP'],
@@ -61,9 +68,9 @@ describe('the fence analysis over random clusters of tenants', () => {
         }
         const expected = new Set<string>();
         const evaluator = scene.evaluator();
-        // Every pod, and the representative pod of each namespace the cluster has no pods for.
+        // Every pod, and the possible pods of every namespace.
         const pods = scene.reach.classes.flatMap((k) => k.pods);
-        expect(pods.length).toBe(c.pods.length + c.namespaces.filter((n) => !c.pods.some((p) => p.metadata.namespace === n.metadata.name)).length);
+        expect(pods.length).toBe(c.pods.length + scene.reach.possiblePods.length);
         for (const from of pods) {
           for (const to of pods) {
             const a = scene.reach.classOfPod(from.namespace, from.name);
@@ -109,7 +116,7 @@ describe('check scenarios', () => {
     expect(lines).toContain('b1/api -> 169.254.169.254/32/ any [egress b]');
     // a's own deny keeps a closed: nothing between a and b in either direction.
     expect(lines.filter((l) => l.includes('a1/'))).toEqual([]);
-    const fromOps = violationsOf(s).find((v) => v.from.pods[0]?.namespace === 'ops');
+    const fromOps = violationsOf(s).find((v) => v.from.pods.some((p) => p.namespace === 'ops' && p.name === 'tool'));
     expect(fromOps?.ingress.allowing.map((x) => x.name)).toEqual(['allow-all']);
     expect(fromOps?.egress.isolated).toBe(false);
   });
@@ -123,8 +130,9 @@ describe('check scenarios', () => {
       [policy('b1', 'to-a', { podSelector: {}, policyTypes: ['Egress'], egress: [{ to: [{ namespaceSelector: {} }], ports: [{ port: 8443 }] }] })],
     );
     const v = violationsOf(senderSilent);
-    // The hand-written rule names every namespace: a1 (declared by a, not by b), and kube-system and ops.
-    expect(v.map(describeViolation)).toEqual(['b1/api -> a1/web TCP 8443 [egress b]', 'b1/api -> kube-system/dns TCP 8443 [egress b]', 'b1/api -> ops/tool TCP 8443 [egress b]']);
+    // The hand-written rule names every namespace: a1 (declared by a, not by b), and kube-system and ops
+    // (ops/tool is in one class with the pods kube-system could have that are not DNS pods).
+    expect(v.map(describeViolation)).toEqual(['b1/api -> a1/web TCP 8443 [egress b]', 'b1/api -> ops/tool TCP 8443 [egress b]', 'b1/api -> kube-system/dns TCP 8443 [egress b]']);
     expect(v[0]?.egress.allowing.map((x) => `${x.name} ${x.ports.format()}`)).toEqual(['to-a TCP 8443']);
     expect(v[0]?.ingress.allowing.map((x) => x.name)).toEqual(['netfence-allow-ingress']);
   });
@@ -171,14 +179,13 @@ describe('check scenarios', () => {
     expect(s.notes.join('\n')).toContain('NetworkPolicy b1/netfence-allow-same-tenant in the input is not netfence');
   });
 
-  test('a namespace without pods is analysed through a representative pod, and the output says so', () => {
+  test('a namespace without pods is analysed through the pods it could have', () => {
     const s = buildScene(
       { tenants: [tenant('a'), tenant('b')], namespaces: [memberNs('a1', 'a'), memberNs('b1', 'b')], pods: [], policies: [ALLOW_ALL('b1')], settings: defaultSettings() },
       'planned',
     );
     const v = violationsOf(s).map(describeViolation);
     expect(v).toContain('0.0.0.0/0 except 169.254.169.254/32/ -> b1/* any [ingress b]');
-    expect(s.notes.join('\n')).toMatch(/no pods in the input for 2 namespace\(s\) \(a1, b1\).*representative pod/);
   });
 });
 
@@ -190,23 +197,57 @@ describe('netfence check', () => {
     expect(r.code).toBe(0);
   });
 
-  test('exits 1 and names the path, its ports and the policies on each side', async () => {
-    const open = JSON.stringify({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'allow-everything', namespace: 'globex-api' }, spec: { podSelector: {}, ingress: [{}] } });
-    const r = await runNetfence(['check', '-f', 'examples/two-tenants', '-f', '-'], open);
+  const OPEN = JSON.stringify({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'allow-everything', namespace: 'globex-api' }, spec: { podSelector: {}, ingress: [{}] } });
+
+  test('exits 1 and names the cause: the tenant, the policy, the paths it lets in, with an example', async () => {
+    const r = await runNetfence(['check', '-f', 'examples/two-tenants', '-f', '-'], OPEN);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/FAIL {2}kube-system\/coredns \(in no tenant\)\n {3}-> globex-api\/api \(tenant globex\)\n {6}ports: {3}any\n {6}fence: {3}enters tenant globex undeclared on any\n {6}egress {2}not isolated.*\n {6}ingress allowed by globex-api\/allow-everything \(any\)/);
+    expect(r.stdout).toMatch(/\n[\d,]+ paths cross an Enforce tenant's fence undeclared, from 1 cause \(--verbose lists every path\)\n/);
+    expect(r.stdout).toMatch(
+      /\nFAIL {2}tenant globex: globex-api\/allow-everything lets paths across its fence undeclared\n {6}enters on any port: [\d,]+ paths, e\.g\. kube-system\/coredns, [^\n]*\(in no tenant\) -> globex-api\/api, any pod in globex-api \(tenant globex\)\n/,
+    );
+    expect(r.stdout).not.toContain('leaves on');
+  });
+
+  test('the README shows the cause as check prints it', async () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const block = /Paths are reported by cause[\s\S]*?\n```\n([\s\S]*?)```\n/.exec(readme)?.[1];
+    expect(block).toMatch(/^FAIL {2}tenant globex/);
+    const r = await runNetfence(['check', '-f', 'examples/two-tenants', '-f', '-'], OPEN);
+    expect(r.stdout).toContain(`\n${block}`);
+  });
+
+  test('every finding category is explained in --help and the README', async () => {
+    const help = (await runNetfence(['check', '--help'])).stdout;
+    const readme = readFileSync('README.md', 'utf8');
+    for (const category of FINDING_CATEGORIES.filter((c) => c !== 'other')) {
+      expect(help).toMatch(new RegExp(`\\n  ${category} +\\S`));
+      expect(readme).toContain(`\`${category}\``);
+    }
+  });
+
+  test('--verbose adds every path: its ports, the fence and the policies on each side', async () => {
+    const r = await runNetfence(['check', '--verbose', '-f', 'examples/two-tenants', '-f', '-'], OPEN);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/FAIL {2}kube-system\/coredns, [^\n]*\(in no tenant\)\n {3}-> globex-api\/api, any pod in globex-api \(tenant globex\)\n {6}ports: {3}any\n {6}fence: {3}enters tenant globex undeclared on any\n {6}egress {2}not isolated.*\n {6}ingress allowed by globex-api\/allow-everything \(any\)/);
     expect(r.stdout).not.toContain('acme-web/web (tenant acme)\n   -> globex');
   });
 
-  test('-o json carries the same findings for machines', async () => {
-    const open = JSON.stringify({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'allow-everything', namespace: 'globex-api' }, spec: { podSelector: {}, ingress: [{}] } });
-    const r = await runNetfence(['check', '-o', 'json', '-f', 'examples/two-tenants', '-f', '-'], open);
+  test('-o json carries the same for machines: endpoints once, each path by endpoint id', async () => {
+    const r = await runNetfence(['check', '-o', 'json', '-f', 'examples/two-tenants', '-f', '-'], OPEN);
     expect(r.code).toBe(1);
-    const out = JSON.parse(r.stdout) as { failed: boolean; violations: { to: { pods: { name: string }[] }; ingress: { allowedBy: { policy: string }[] }; crossings: { tenant: string; direction: string }[] }[] };
+    const out = JSON.parse(r.stdout) as {
+      failed: boolean;
+      endpoints: { id: number; pods?: { name: string }[] }[];
+      violations: { to: number; ingress: { allowedBy: { policy: string }[] }; crossings: { tenant: string; direction: string; cause: number }[] }[];
+      causes: { id: number; tenant: string; policies: string[]; namespaces: string[] }[];
+    };
     expect(out.failed).toBe(true);
     expect(out.violations.length).toBeGreaterThan(0);
-    expect(out.violations.every((v) => v.to.pods.some((p) => p.name === 'api') && v.ingress.allowedBy.some((a) => a.policy === 'allow-everything'))).toBe(true);
-    expect(out.violations.every((v) => v.crossings.some((c) => c.tenant === 'globex' && c.direction === 'ingress'))).toBe(true);
+    const byId = new Map(out.endpoints.map((e) => [e.id, e]));
+    expect(out.violations.every((v) => byId.get(v.to)?.pods?.some((p) => p.name === 'api') && v.ingress.allowedBy.some((a) => a.policy === 'allow-everything'))).toBe(true);
+    expect(out.violations.every((v) => v.crossings.some((c) => c.tenant === 'globex' && c.direction === 'ingress' && c.cause === 0))).toBe(true);
+    expect(out.causes.map((c) => `${c.id} ${c.tenant} ${c.namespaces.join(',')}/${c.policies.join(',')}`)).toEqual(['0 globex globex-api/allow-everything']);
   });
 
   test('refuses bad usage and bad input with exit 2', async () => {

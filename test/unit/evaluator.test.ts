@@ -602,6 +602,9 @@ describe('bad input is reported clearly', () => {
 describe('parseEndpoint reads pods and addresses', () => {
   test.each([
     ['prod/web', { kind: 'pod', namespace: 'prod', name: 'web' }],
+    // A workload's pods and a possible pod, whose label key holds a slash: the namespace ends at the first.
+    ['prod/deployment/web', { kind: 'pod', namespace: 'prod', name: 'deployment/web' }],
+    ['prod/*{app.kubernetes.io/name=web}', { kind: 'pod', namespace: 'prod', name: '*{app.kubernetes.io/name=web}' }],
     ['10.0.0.1', { kind: 'external', ip: '10.0.0.1' }],
     ['ip:10.0.0.1', { kind: 'external', ip: '10.0.0.1' }],
     ['ip:FD00:0:0::1', { kind: 'external', ip: 'fd00::1' }],
@@ -611,7 +614,7 @@ describe('parseEndpoint reads pods and addresses', () => {
     expect(parseEndpoint(text)).toEqual(endpoint);
   });
 
-  test.each(['web', 'a/b/c', '/web', 'prod/', 'ip:prod/web', 'ip:10.0.0.256', ''])('%j is rejected', (text) => {
+  test.each(['web', '/web', 'prod/', 'ip:prod/web', 'ip:10.0.0.256', ''])('%j is rejected', (text) => {
     expect(() => parseEndpoint(text)).toThrow(/endpoint/);
   });
 

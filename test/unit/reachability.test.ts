@@ -23,13 +23,21 @@ function endpoints(model: ClusterModel): Endpoint[] {
 
 const show = (e: Endpoint): string => (e.kind === 'pod' ? `${e.namespace}/${e.name}` : e.ip);
 
-/** Probes where the analysis and the evaluator disagree. */
+const usesNamedPorts = (model: ClusterModel): boolean =>
+  model.policies.some((p) => [...(p.spec.ingress ?? []), ...(p.spec.egress ?? [])].some((r) => (r.ports ?? []).some((x) => typeof x.port === 'string')));
+
+/**
+ * Probes where the analysis and the evaluator disagree. The possible pods are handed to the
+ * evaluator as pods with their witness labels; a named port on one stands for every port in
+ * the analysis and for none in the evaluator, so they are probed only where no rule names a port.
+ */
 function disagreements(model: ClusterModel): string[] {
-  const evaluator = buildEvaluator(model);
   const reach = buildReachability(model, NO_FENCES);
+  const withPossible: ClusterModel = usesNamedPorts(model) ? model : { ...model, pods: [...model.pods, ...(reach.possiblePods as Pod[])] };
+  const evaluator = buildEvaluator(withPossible);
   const out: string[] = [];
-  for (const from of endpoints(model)) {
-    for (const to of endpoints(model)) {
+  for (const from of endpoints(withPossible)) {
+    for (const to of endpoints(withPossible)) {
       if (from.kind === 'external' && to.kind === 'external') continue;
       const allowed = reach.pair(classOfEndpoint(reach, from), classOfEndpoint(reach, to)).allowed;
       for (const port of PROBE_PORTS) {
@@ -100,7 +108,9 @@ describe('the reachability analysis', () => {
     };
     const reach = buildReachability({ namespaces: [ns('web')], pods, policies: [policy] }, NO_FENCES);
     const podClasses = reach.classes.filter((c) => c.kind === 'pods');
-    expect(podClasses.map((c) => c.pods.length).sort((a, b) => a - b)).toEqual([1, 500]);
+    // 500 web pods and the pod that could be labelled app=web, db and its possible twin, and a pod with neither label.
+    expect(podClasses.map((c) => c.pods.length).sort((a, b) => a - b)).toEqual([1, 2, 501]);
+    expect(reach.classOfPod('web', '*{app=web}')).toBe(reach.classOfPod('web', 'p0'));
     const web = reach.classOfPod('web', 'p7') as EndpointClass;
     const db = reach.classOfPod('web', 'db') as EndpointClass;
     expect(reach.pair(web, db).allowed.isAll()).toBe(true);
@@ -125,12 +135,12 @@ describe('the reachability analysis', () => {
     expect(reach.pair(s80, reach.classOfPod('a', 's8080') as EndpointClass).allowed.equals(PortSet.range('TCP', 8080))).toBe(true);
   });
 
-  test('gives a namespace without pods one representative pod, and cloud metadata a class of its own', () => {
+  test('gives every namespace its possible pods, and cloud metadata a class of its own', () => {
     const reach = buildReachability({ namespaces: [ns('empty'), ns('full')], pods: [pod('full', 'x')], policies: [] }, NO_FENCES);
     const rep = reach.classOfPod('empty', '*');
-    expect(rep?.pods).toContainEqual({ namespace: 'empty', name: '*', representative: true });
-    expect(rep?.pods).toContainEqual({ namespace: 'full', name: 'x', representative: false });
-    expect(reach.classOfPod('full', '*')).toBeUndefined();
+    expect(rep?.pods).toContainEqual({ namespace: 'empty', name: '*', origin: 'possible', labels: [] });
+    expect(rep?.pods).toContainEqual({ namespace: 'full', name: 'x', origin: 'pod' });
+    expect(reach.classOfPod('full', '*')).toBe(rep);
     const metadata = classOfEndpoint(reach, { kind: 'external', ip: '169.254.169.254' });
     expect(metadata.addresses.map((a) => a.text)).toEqual(['169.254.169.254/32', 'fd00:ec2::254/128']);
     expect(classOfEndpoint(reach, { kind: 'external', ip: '8.8.8.8' })).not.toBe(metadata);
