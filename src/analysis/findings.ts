@@ -5,6 +5,9 @@
  * Categories:
  * - `conflict`: a namespace claimed by several tenants; it keeps only the deny policies (an
  *   outage for its pods). Severity `error`: it fails the check whatever the flags.
+ * - `incomplete`: a namespace whose pod selectors tell apart more kinds of pod than the
+ *   analysis follows (reachability.ts cuts its possible pods): nothing is proven there, so it
+ *   is an `error` too.
  * - `unknown-peer`: a peer `{tenant: X}` naming a tenant that does not exist.
  * - `empty-peer`: a peer `{tenant: X}` whose tenant has no member namespace.
  * - `empty-selector`: a membership `namespaceSelector`, or a peer's, that matches no
@@ -17,10 +20,15 @@
  *   govern it, so it is outside the fence whatever the policies say.
  * - `exposure-label`: a pod opting into an exposure its tenant does not declare, or with a
  *   value other than "true".
- * - `missing-namespace`: a namespace a tenant names that the input does not hold.
+ * - `missing-namespace`: a namespace a tenant names that the input does not hold (analysed
+ *   as it will be fenced when created; the name may be a typo).
+ * - `named-port`: a tenant declares a port by name. On a pod the input does not hold, the
+ *   analysis takes a declared name to cover every port, so a pod created later that gives the
+ *   name to another port than one a policy opens by number is not judged: a pass there is no
+ *   proof (declare the number, or give the workload).
  * - `no-members`: a tenant with no member namespace.
  * - `other`: a compiler warning none of the above describes.
- * Everything but `conflict` is a `warning`: it fails the check only with --strict.
+ * Everything but `conflict` and `incomplete` is a `warning`: it fails the check only with --strict.
  *
  * Reuses the compiler's own diagnostics (CompileResult: conflicts and each tenant's
  * warnings) instead of computing them again; only what the compiler does not report
@@ -34,9 +42,13 @@ import type { CompileResult } from '../compiler/compile.js';
 import { compareStrings, matchesSelector } from '../core/labels.js';
 import { isWorkloadPodName } from '../io/workloads.js';
 import { describePod } from './pod-names.js';
+import { DEFAULT_LIMITS } from './reachability.js';
+
+const REACHABILITY_LIMIT = DEFAULT_LIMITS.possiblePods;
 
 export const FINDING_CATEGORIES = [
   'conflict',
+  'incomplete',
   'unknown-peer',
   'empty-peer',
   'empty-selector',
@@ -45,6 +57,7 @@ export const FINDING_CATEGORIES = [
   'host-network',
   'exposure-label',
   'missing-namespace',
+  'named-port',
   'no-members',
   'other',
 ] as const;
@@ -72,6 +85,10 @@ export interface FindingsInput {
   compiled: DeepReadonly<CompileResult>;
   /** Every namespace the settings exclude from selectors and labels, with why (see exclusionReasons). */
   exclusions: ReadonlyMap<string, string>;
+  /** Namespaces a tenant names that the input lacks, analysed as created (Scene.addedNamespaces). */
+  added?: readonly string[];
+  /** Namespaces whose possible pods were cut (Reachability.cutNamespaces). */
+  cut?: readonly string[];
 }
 
 /** Why each excluded namespace is excluded, for the settings `defaultSettings(operatorNamespace, extra)` makes. */
@@ -186,10 +203,69 @@ function hostNetworkFindings(input: FindingsInput): Finding[] {
   return out;
 }
 
+/** What the analysis could not follow, and the named namespaces it had to assume. */
+function coverageFindings(input: FindingsInput): Finding[] {
+  const out: Finding[] = [];
+  for (const namespace of input.cut ?? []) {
+    out.push({
+      category: 'incomplete',
+      severity: 'error',
+      namespace,
+      message: `namespace ${namespace}: its pod selectors tell apart more kinds of pod than the analysis follows (over ${REACHABILITY_LIMIT}), so no pass is proven there; fewer distinct pod selectors in the namespace make it provable`,
+    });
+  }
+  for (const namespace of input.added ?? []) {
+    const tenants = input.tenants.filter((t) => t.spec?.namespaces?.includes(namespace) === true).map((t) => t.metadata.name);
+    for (const tenant of tenants) {
+      out.push({
+        category: 'missing-namespace',
+        severity: 'warning',
+        tenant,
+        namespace,
+        message: `tenant ${tenant} names namespace ${namespace}, which the input does not hold: it is analysed as the operator will fence it when it is created (is the name right?)`,
+      });
+    }
+  }
+  return out;
+}
+
+/** Ports a tenant declares by name, anywhere in its spec. */
+function namedPortFindings(input: FindingsInput): Finding[] {
+  const out: Finding[] = [];
+  for (const t of input.tenants) {
+    const spec = t.spec ?? {};
+    const portLists = [
+      ...(spec.ingress?.from ?? []).map((p) => p.ports),
+      ...(spec.egress?.to ?? []).map((p) => p.ports),
+      ...(spec.exposures ?? []).flatMap((e) => [e.ports, ...e.from.map((p) => p.ports)]),
+    ];
+    const names = new Set<string>();
+    for (const list of portLists) for (const p of list ?? []) if (typeof p.port === 'string') names.add(p.port);
+    if (names.size === 0) continue;
+    const name = t.metadata.name;
+    const shown = [...names].sort(compareStrings).map((n) => JSON.stringify(n)).join(', ');
+    out.push({
+      category: 'named-port',
+      severity: 'warning',
+      tenant: name,
+      message: `tenant ${name} declares port ${shown} by name: for pods the input does not hold, a declared name is taken to cover every port, so a pod created later that gives the name to another port than one a policy opens by number is not judged (declare the number to have it proven)`,
+    });
+  }
+  return out;
+}
+
 const RANK = new Map<FindingCategory, number>(FINDING_CATEGORIES.map((c, i) => [c, i]));
 
 export function findings(input: FindingsInput): Finding[] {
-  const all = [...conflictFindings(input.compiled), ...compilerFindings(input.compiled), ...membershipFindings(input), ...exclusionFindings(input), ...hostNetworkFindings(input)];
+  const all = [
+    ...conflictFindings(input.compiled),
+    ...coverageFindings(input),
+    ...compilerFindings(input.compiled),
+    ...membershipFindings(input),
+    ...exclusionFindings(input),
+    ...hostNetworkFindings(input),
+    ...namedPortFindings(input),
+  ];
   return all.sort(
     (a, b) =>
       Number(b.severity === 'error') - Number(a.severity === 'error') ||

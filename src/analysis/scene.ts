@@ -39,6 +39,8 @@ export interface Scene {
   compiled: CompileResult;
   /** The input's namespaces and those a tenant names that the input lacks (planned mode). */
   namespaces: readonly DeepReadonly<Namespace>[];
+  /** The names of the namespaces added that way. */
+  addedNamespaces: readonly string[];
   /** The input's Pods and workloads' pods; possible pods are in `reach.possiblePods`. */
   pods: readonly DeepReadonly<Pod>[];
   /** The policies analysed. */
@@ -82,20 +84,10 @@ function namedButMissing(input: SceneInput): Namespace[] {
   return [...out.values()];
 }
 
-function listed(names: readonly string[], limit = 10): string {
-  const more = names.length > limit ? ` and ${names.length - limit} more` : '';
-  return `${names.slice(0, limit).join(', ')}${more}`;
-}
-
 export function buildScene(input: SceneInput, mode: 'planned' | 'live'): Scene {
   const notes: string[] = [];
   const added = mode === 'planned' ? namedButMissing(input) : [];
   const namespaces = added.length === 0 ? input.namespaces : [...input.namespaces, ...added];
-  if (added.length > 0) {
-    notes.push(
-      `${added.length} namespace(s) named by a TenantIsolation are not in the input (${listed(added.map((n) => n.metadata.name))}): each is analysed as the operator will fence it when it is created, with no labels but its name`,
-    );
-  }
   const pods = [...input.pods, ...(input.workloads ?? [])];
   const compiled = compile({
     tenants: input.tenants,
@@ -107,9 +99,6 @@ export function buildScene(input: SceneInput, mode: 'planned' | 'live'): Scene {
   const fences = tenantFences(input.tenants, compiled, input.settings);
   const reach = buildReachability({ namespaces, pods, policies }, fences);
 
-  for (const n of reach.cutNamespaces.length > 0 ? [reach.cutNamespaces] : []) {
-    notes.push(`the pod selectors that apply in ${n.length} namespace(s) (${listed(n)}) tell apart more kinds of pod than the analysis follows: there it judges pods with no labels and one pod per selector, not every combination of labels`);
-  }
   for (const t of compiled.tenants) {
     if (t.mode === 'Audit') notes.push(`tenant ${t.name} is in Audit mode: netfence enforces nothing there, so paths across its fence are listed but do not fail the check`);
   }
@@ -121,5 +110,5 @@ export function buildScene(input: SceneInput, mode: 'planned' | 'live'): Scene {
       pods: [...(pods as Pod[]), ...(reach.possiblePods as Pod[])],
       policies: policies as NetworkPolicy[],
     });
-  return { tenants: input.tenants, compiled, namespaces, pods, policies, fences, reach, evaluator: () => (evaluator ??= build()), notes };
+  return { tenants: input.tenants, compiled, namespaces, addedNamespaces: added.map((n) => n.metadata.name), pods, policies, fences, reach, evaluator: () => (evaluator ??= build()), notes };
 }

@@ -32,6 +32,8 @@ first, marked FAIL; those of Audit tenants are marked AUDIT and do not fail the 
 
 Findings are problems of the input itself, by category:
   conflict             a namespace claimed by two tenants: deny-only, an outage (always fails)
+  incomplete           a namespace whose pod selectors tell apart more kinds of pod than the
+                       analysis follows: nothing is proven there (always fails)
   unknown-peer         a peer {tenant: X} naming a tenant that does not exist
   empty-peer           a peer {tenant: X} whose tenant has no member namespace
   empty-selector       a membership or peer namespaceSelector that matches no namespace
@@ -41,12 +43,15 @@ Findings are problems of the input itself, by category:
   host-network         a member pod or workload with hostNetwork: NetworkPolicy does not govern
                        it, so it is outside the fence whatever the policies say
   exposure-label       a pod label opting into an exposure its tenant does not declare
-  missing-namespace    a namespace a tenant names that is not there
+  missing-namespace    a namespace a tenant names that the input does not hold (analysed as
+                       it will be fenced when created)
+  named-port           a tenant declares a port by name: for pods not in the input the name is
+                       taken to cover every port, so such a pass is no proof
   no-members           a tenant with no member namespace
   other                any other compiler warning
 
-Exit 1 when a path crosses an Enforce tenant's fence undeclared, when there is a conflict, or
-with --strict when there is any finding; 0 otherwise.
+Exit 1 when a path crosses an Enforce tenant's fence undeclared, when there is a conflict or
+an incomplete namespace, or with --strict when there is any finding; 0 otherwise.
 
 ${SCENE_HELP}
   -o, --output FORMAT        text (default) or json: every endpoint group once (id, pods or
@@ -348,6 +353,8 @@ export async function check(argv: readonly string[], io: CliIO): Promise<number>
     pods: scene.pods,
     compiled: scene.compiled,
     exclusions: exclusionReasons(one(args, 'operator-namespace') ?? DEFAULT_OPERATOR_NAMESPACE, many(args, 'exclude-namespace')),
+    added: scene.addedNamespaces,
+    cut: scene.reach.cutNamespaces,
   });
   const verdict = format === 'json' ? writeJson(loaded, found, strict, io.stdout) : writeText(loaded, found, strict, args.switches.has('verbose'), io.stdout);
   return verdict.failed ? EXIT.violation : EXIT.ok;

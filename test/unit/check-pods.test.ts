@@ -97,15 +97,27 @@ describe('check judges every pod that could exist', () => {
     expect(workload.code).toBe(0);
   });
 
-  test('past 256 kinds of pod in a namespace the analysis is cut, and says where', () => {
+  test('past 256 kinds of pod in a namespace nothing is proven there: the check fails, naming it', async () => {
     const labels = Array.from({ length: 9 }, (_, i) => `k${i}`);
-    const policies = labels.map((k) => `---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p-${k}, namespace: a1}\nspec: {podSelector: {matchLabels: {${k}: "on"}}, ingress: [{}]}\n`);
+    const policies = labels.map((k) => `---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p-${k}, namespace: a1}\nspec: {podSelector: {matchLabels: {${k}: "on"}}, ingress: [{from: [{podSelector: {}}]}]}\n`);
     const scene = sceneOf(TENANTS + policies.join(''));
     expect(scene.reach.cutNamespaces).toEqual(['a1']);
-    expect(scene.notes.join('\n')).toMatch(/in 1 namespace\(s\) \(a1\) tell apart more kinds of pod than the analysis follows/);
+    const r = await runNetfence(['check', '-f', '-'], TENANTS + policies.join(''));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/error +incomplete +namespace a1: its pod selectors tell apart more kinds of pod than the analysis follows \(over 256\)/);
     const eight = sceneOf(TENANTS + policies.slice(0, 8).join(''));
     expect(eight.reach.cutNamespaces).toEqual([]);
     expect(eight.reach.possiblePods.filter((p) => p.metadata.namespace === 'a1')).toHaveLength(256);
+    const passes = await runNetfence(['check', '-f', '-'], TENANTS + policies.slice(0, 8).join(''));
+    expect(passes.code).toBe(0);
+  });
+
+  test('a port a tenant declares by name is a warning: for pods not in the input the name covers every port', async () => {
+    const text = `${TENANTS.replace('metadata: {name: b}\nspec: {}', 'metadata: {name: b}\nspec: {ingress: {from: [{tenant: a, ports: [{port: http}]}]}}')}`;
+    const r = await runNetfence(['check', '-f', '-'], text);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/warning +named-port +tenant b declares port "http" by name/);
+    expect((await runNetfence(['check', '--strict', '-f', '-'], text)).code).toBe(1);
   });
 
   test('a named port on a pod that could exist stands for every port a pod may give that name', () => {
@@ -182,7 +194,7 @@ spec: {podSelector: {}, ingress: [{}]}
     const r = await runNetfence(['check', '-f', '-'], text);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('any pod in a1 (tenant a)');
-    expect(r.stdout).toMatch(/1 namespace\(s\) named by a TenantIsolation are not in the input \(a1\)/);
+    expect(r.stdout).toMatch(/warning +missing-namespace +tenant a names namespace a1, which the input does not hold: it is analysed as the operator will fence it/);
     // Without the hand-written policy the fence holds: the generated policies are analysed there too.
     const fenced = sceneOf(text.split('---')[0] as string);
     expect(fenced.policies.filter((p) => p.metadata.namespace === 'a1').map((p) => p.metadata.name)).toContain('netfence-default-deny');
