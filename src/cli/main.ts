@@ -17,6 +17,7 @@ import { InputError, readStdinBounded } from '../io/manifests.js';
 import { parseArgs, UsageError } from './args.js';
 import { EXIT, type CliIO } from './common.js';
 import { check, CHECK_HELP } from './check.js';
+import { diff, DIFF_HELP } from './diff.js';
 import { explain, EXPLAIN_HELP } from './explain.js';
 import { matrix, MATRIX_HELP } from './matrix.js';
 import { render, RENDER_HELP } from './render.js';
@@ -31,6 +32,7 @@ Commands:
   run       the operator: keep the NetworkPolicies of every tenant namespace on a live cluster
   render    print the NetworkPolicies netfence maintains for the given manifests (offline)
   check     prove that no path crosses a tenant's fence undeclared (exit 1 when one does)
+  diff      what a change opens and closes, base against head (exit 1 when it opens a fence undeclared)
   matrix    the reachability picture, tenant by tenant and namespace by namespace
   explain   which policies allow or deny one path, and the verdict (exit 1 when denied)
   version   print the version (also netfence --version)
@@ -76,6 +78,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[], io: CliIO) => nu
   run: { run, help: RUN_HELP },
   render: { run: render, help: RENDER_HELP },
   check: { run: check, help: CHECK_HELP },
+  diff: { run: diff, help: DIFF_HELP },
   matrix: { run: matrix, help: MATRIX_HELP },
   explain: { run: explain, help: EXPLAIN_HELP },
   version: { run: version, help: VERSION_HELP },

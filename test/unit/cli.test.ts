@@ -253,7 +253,7 @@ describe('netfence flags, as kubectl takes them', () => {
 });
 
 describe('netfence --help', () => {
-  const COMMANDS = ['run', 'render', 'check', 'matrix', 'explain', 'version'];
+  const COMMANDS = ['run', 'render', 'check', 'diff', 'matrix', 'explain', 'version'];
 
   test('lists each command exactly once, version included, and nothing else', async () => {
     const run = await runNetfence(['--help']);
