@@ -312,7 +312,8 @@ function writeText(loaded: LoadedScene, found: readonly Finding[], strict: boole
   const scope = `${count(counts.tenants)} tenants, ${count(counts.namespaces)} namespaces, ${count(counts.pods)} pods${workloads}, ${count(counts.policies)} policies (${count(classes)} groups of equivalent endpoints)`;
   out.put(`netfence check: ${title}: ${scope}\n`);
   const audit = groups.paths - groups.enforcedPaths;
-  if (groups.paths === 0) out.put('no path crosses a tenant fence undeclared\n');
+  const cut = scene.reach.cutNamespaces.length;
+  if (groups.paths === 0) out.put(`no path crosses a tenant fence undeclared${cut > 0 ? `, but ${plural(cut, 'namespace')} could not be analysed (incomplete, below)` : ''}\n`);
   else {
     const failing = groups.enforcedPaths;
     out.put(
