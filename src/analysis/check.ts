@@ -21,7 +21,7 @@ import type { TenantMode } from '../api/types.js';
 import { compareStrings } from '../core/labels.js';
 import type { Fences } from './fences.js';
 import { PortSet } from './ports.js';
-import type { Allowance, EndpointClass, PairAnswer, Reachability, SideAnswer } from './reachability.js';
+import { undeclaredPorts, type Allowance, type EndpointClass, type PairAnswer, type Reachability, type SideAnswer } from './reachability.js';
 
 export interface FenceCrossing {
   tenant: string;
@@ -71,7 +71,7 @@ export function crossingsOf(reach: Reachability, fences: Fences, p: PairAnswer):
     if (tenant === undefined) return;
     const fence = fences.tenants.get(tenant);
     if (fence === undefined) return;
-    const ports = p.allowed.subtract(side.ports);
+    const ports = undeclaredPorts(p, side);
     if (!ports.isEmpty()) crossings.push({ tenant, mode: fence.mode, direction, ports });
   };
   cross(p.from.tenant, 'egress', declared.egress);

@@ -22,10 +22,6 @@
  *   value other than "true".
  * - `missing-namespace`: a namespace a tenant names that the input does not hold (analysed
  *   as it will be fenced when created; the name may be a typo).
- * - `named-port`: a tenant declares a port by name. On a pod the input does not hold, the
- *   analysis takes a declared name to cover every port, so a pod created later that gives the
- *   name to another port than one a policy opens by number is not judged: a pass there is no
- *   proof (declare the number, or give the workload).
  * - `no-members`: a tenant with no member namespace.
  * - `other`: a compiler warning none of the above describes.
  * Everything but `conflict` and `incomplete` is a `warning`: it fails the check only with --strict.
@@ -57,7 +53,6 @@ export const FINDING_CATEGORIES = [
   'host-network',
   'exposure-label',
   'missing-namespace',
-  'named-port',
   'no-members',
   'other',
 ] as const;
@@ -229,31 +224,6 @@ function coverageFindings(input: FindingsInput): Finding[] {
   return out;
 }
 
-/** Ports a tenant declares by name, anywhere in its spec. */
-function namedPortFindings(input: FindingsInput): Finding[] {
-  const out: Finding[] = [];
-  for (const t of input.tenants) {
-    const spec = t.spec ?? {};
-    const portLists = [
-      ...(spec.ingress?.from ?? []).map((p) => p.ports),
-      ...(spec.egress?.to ?? []).map((p) => p.ports),
-      ...(spec.exposures ?? []).flatMap((e) => [e.ports, ...e.from.map((p) => p.ports)]),
-    ];
-    const names = new Set<string>();
-    for (const list of portLists) for (const p of list ?? []) if (typeof p.port === 'string') names.add(p.port);
-    if (names.size === 0) continue;
-    const name = t.metadata.name;
-    const shown = [...names].sort(compareStrings).map((n) => JSON.stringify(n)).join(', ');
-    out.push({
-      category: 'named-port',
-      severity: 'warning',
-      tenant: name,
-      message: `tenant ${name} declares port ${shown} by name: for pods the input does not hold, a declared name is taken to cover every port, so a pod created later that gives the name to another port than one a policy opens by number is not judged (declare the number to have it proven)`,
-    });
-  }
-  return out;
-}
-
 const RANK = new Map<FindingCategory, number>(FINDING_CATEGORIES.map((c, i) => [c, i]));
 
 export function findings(input: FindingsInput): Finding[] {
@@ -264,7 +234,6 @@ export function findings(input: FindingsInput): Finding[] {
     ...membershipFindings(input),
     ...exclusionFindings(input),
     ...hostNetworkFindings(input),
-    ...namedPortFindings(input),
   ];
   return all.sort(
     (a, b) =>

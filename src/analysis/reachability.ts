@@ -19,9 +19,11 @@
  * Possible pods: besides the model's pods (Pods, and workloads' templates named `kind/name`),
  * every namespace gets the pods that could be created there (possible-pods.ts): one per set
  * of the namespace's pod selectors that some labels match, named `*` (no labels) or
- * `*{app=web}`. They have no address, and a named port on them stands for every port of its
- * protocol (a pod may give any port that name); the point evaluator, given the same pod,
- * resolves a named port to nothing, so `explain` on a possible pod can be stricter there.
+ * `*{app=web}`. They have no address. Their ports' names are unknown, so a pair towards one
+ * is answered for every way the pod may place them (allowedPorts, undeclaredPorts): a name
+ * may sit on any port, one port carries one name. Each side's `ports` reads a name as every
+ * port of its protocol (for naming the policies involved); the point evaluator, given the
+ * same pod, resolves a name to nothing, so `explain` takes its verdict from the pair there.
  */
 import { EXPOSE_LABEL_VALUE, NAMESPACE_NAME_LABEL } from '../api/constants.js';
 import type { DeepReadonly, LabelSelector, Namespace, NetworkPolicy, Pod, Protocol } from '../api/k8s.js';
@@ -95,6 +97,60 @@ export interface SideAnswer {
   allowances: readonly Allowance[];
   /** Union of `allowances`, or every port when not isolated. */
   ports: PortSet;
+  /**
+   * Towards a possible pod whose ports' names are unknown (see `undeclaredPorts`): the numeric
+   * part of `ports` (named ports left out) and the named ports admitted, as `PROTOCOL name`.
+   * `ports` itself reads every named port as every port of its protocol.
+   */
+  named?: { numeric: PortSet; names: ReadonlySet<string> };
+}
+
+/** A side as numbers plus names: the numeric part, and the names it admits (none when not `named`). */
+function numericAndNames(s: SideAnswer): { numeric: PortSet; names: ReadonlySet<string> } {
+  return s.named ?? { numeric: s.ports, names: NO_NAMES };
+}
+const NO_NAMES: ReadonlySet<string> = new Set();
+
+/** Every port of a `PROTOCOL name` key's protocol. */
+const protocolOfKey = (key: string): PortSet => PortSet.protocol(key.slice(0, key.indexOf(' ')) as Protocol);
+
+/** A side's ports when the pod's port named `key` could be any port: its numbers, plus every port of the protocol when it admits the name. */
+function withName(side: { numeric: PortSet; names: ReadonlySet<string> }, key: string): PortSet {
+  return side.names.has(key) ? side.numeric.union(protocolOfKey(key)) : side.numeric;
+}
+
+/**
+ * The ports both sides allow, over every way a possible pod may name its ports: what both
+ * allow by number, and for each name either side admits, the ports allowed once that name
+ * sits on one of them (one port carries one name, so two different names never meet).
+ */
+function allowedPorts(egress: SideAnswer, ingress: SideAnswer): PortSet {
+  if (egress.named === undefined && ingress.named === undefined) return egress.ports.intersect(ingress.ports);
+  const e = numericAndNames(egress);
+  const i = numericAndNames(ingress);
+  let out = e.numeric.intersect(i.numeric);
+  for (const key of new Set([...e.names, ...i.names])) out = out.union(withName(e, key).intersect(withName(i, key)));
+  return out;
+}
+
+/**
+ * The ports of a pair that `declared` does not declare, over every way a possible pod may
+ * name its ports: a port the policies allow by number and the declaration does not name by
+ * number, or a port carrying a name the policies admit that the declaration does not name
+ * (a port declared by name is declared only where that name is). For pods with known ports
+ * this is `allowed` minus `declared.ports`.
+ */
+export function undeclaredPorts(p: PairAnswer, declared: SideAnswer): PortSet {
+  if (p.egress.named === undefined && p.ingress.named === undefined && declared.named === undefined) return p.allowed.subtract(declared.ports);
+  const e = numericAndNames(p.egress);
+  const i = numericAndNames(p.ingress);
+  const d = numericAndNames(declared);
+  let out = e.numeric.intersect(i.numeric).subtract(d.numeric);
+  for (const key of new Set([...e.names, ...i.names])) {
+    if (d.names.has(key)) continue;
+    out = out.union(withName(e, key).intersect(withName(i, key)).subtract(d.numeric));
+  }
+  return out;
 }
 
 export interface PairAnswer {
@@ -500,6 +556,18 @@ export function buildReachability(model: AnalysisModel, fences: Fences, limits: 
   const OPEN_SIDE: SideAnswer = Object.freeze({ isolated: false, allowances: [], ports: PortSet.ALL });
   // Per side, keyed by a number: (remote signature, destination's named ports; -1 for "any").
   const namedPortKinds = namedPortSigs.all.length + 1;
+  /** A rule's ports towards a possible pod: numbers, and the names it admits. */
+  const exactPortsOf = (rule: InternedRule, numeric: { ports: PortSet }, names: Set<string>): void => {
+    if (rule.ports === null) {
+      numeric.ports = PortSet.ALL;
+      return;
+    }
+    for (const p of rule.ports) {
+      if (p.kind === 'all') numeric.ports = numeric.ports.union(PortSet.protocol(p.protocol));
+      else if (p.kind === 'range') numeric.ports = numeric.ports.union(PortSet.range(p.protocol, p.first, p.last));
+      else names.add(namedPortKey(p.protocol, p.name));
+    }
+  };
   const answer = (side: Side, remote: ClassData, destination: ClassData): SideAnswer => {
     if (!side.isolated) return OPEN_SIDE;
     const key = remote.remoteId * namedPortKinds + destination.namedPortsId + 1;
@@ -515,6 +583,12 @@ export function buildReachability(model: AnalysisModel, fences: Fences, limits: 
         return { name: s.name, ports };
       });
       a = { isolated: true, allowances, ports: PortSet.union(allowances.map((x) => x.ports)) };
+      if (destination.anyNamedPort) {
+        const numeric = { ports: PortSet.EMPTY };
+        const names = new Set<string>();
+        for (const s of side.sources) for (const r of s.rules) if (r.peers === null || r.peers.some((id) => remote.remotePeers.has(id))) exactPortsOf(r, numeric, names);
+        a.named = { numeric: numeric.ports, names };
+      }
       memo.set(key, a);
     }
     return a;
@@ -523,7 +597,7 @@ export function buildReachability(model: AnalysisModel, fences: Fences, limits: 
   const pair = (from: ClassData, to: ClassData): PairAnswer => {
     const egress = from.kind === 'external' ? OPEN_SIDE : answer(from.egress, to, to);
     const ingress = to.kind === 'external' ? OPEN_SIDE : answer(to.ingress, from, to);
-    return { from, to, egress, ingress, allowed: egress.ports.intersect(ingress.ports) };
+    return { from, to, egress, ingress, allowed: allowedPorts(egress, ingress) };
   };
 
   const all = classes.map((c) => c.index);

@@ -45,8 +45,6 @@ Findings are problems of the input itself, by category:
   exposure-label       a pod label opting into an exposure its tenant does not declare
   missing-namespace    a namespace a tenant names that the input does not hold (analysed as
                        it will be fenced when created)
-  named-port           a tenant declares a port by name: for pods not in the input the name is
-                       taken to cover every port, so such a pass is no proof
   no-members           a tenant with no member namespace
   other                any other compiler warning
 

@@ -2,7 +2,7 @@
 import { PROTOCOLS, type Protocol } from '../api/k8s.js';
 import { PortSet } from '../analysis/ports.js';
 import { describePod } from '../analysis/pod-names.js';
-import { classOfEndpoint, type EndpointClass, type SourceDetail } from '../analysis/reachability.js';
+import { classOfEndpoint, undeclaredPorts, type EndpointClass, type SideAnswer, type SourceDetail } from '../analysis/reachability.js';
 import type { Scene } from '../analysis/scene.js';
 import { formatIP, parseIP } from '../core/cidr.js';
 import { InputError } from '../io/manifests.js';
@@ -90,18 +90,20 @@ function fenceLines(scene: Scene, from: EndpointClass, to: EndpointClass, allowe
     return [from.tenant === undefined ? 'fence: neither end is in a tenant' : `fence: both ends are in tenant ${from.tenant}: declared`];
   }
   const declared = scene.reach.declared(from, to);
+  const pair = scene.reach.pair(from, to);
   const out: string[] = [];
-  const say = (tenant: string | undefined, verb: string, ports: PortSet): void => {
+  const say = (tenant: string | undefined, verb: string, side: SideAnswer): void => {
     if (tenant === undefined) return;
     const mode = scene.fences.tenants.get(tenant)?.mode === 'Audit' ? ' (Audit)' : '';
-    const undeclared = allowed.subtract(ports);
+    const ports = side.ports;
+    const undeclared = undeclaredPorts(pair, side).intersect(allowed);
     out.push(
       `fence: ${verb} tenant ${tenant}${mode}: ${ports.isEmpty() ? 'not declared' : `declared on ${ports.format()}`}` +
         (undeclared.isEmpty() ? '' : `; allowed undeclared on ${undeclared.format()}`),
     );
   };
-  say(from.tenant, 'leaves', declared.egress.ports);
-  say(to.tenant, 'enters', declared.ingress.ports);
+  say(from.tenant, 'leaves', declared.egress);
+  say(to.tenant, 'enters', declared.ingress);
   return out;
 }
 
@@ -138,7 +140,8 @@ export async function explain(argv: readonly string[], io: CliIO): Promise<numbe
   const egress = sideLines('egress', formatEndpoint(from), namespaceOf(from), detail.egress, from.kind === 'external', probeSet);
   const ingress = sideLines('ingress', formatEndpoint(to), namespaceOf(to), detail.ingress, to.kind === 'external', probeSet);
   lines.push(...egress.lines, ...ingress.lines, '');
-  const allowed = egress.allowed.intersect(ingress.allowed);
+  // For a possible pod the pair's answer is exact about named ports; the sides above read each name as any port.
+  const allowed = scene.reach.pair(fromClass, toClass).allowed;
   lines.push(...fenceLines(scene, fromClass, toClass, allowed));
   for (const e of endpoints) {
     if (e.kind !== 'external') continue;
@@ -150,7 +153,7 @@ export async function explain(argv: readonly string[], io: CliIO): Promise<numbe
     lines.push(`allowed on: ${allowed.format()}`);
     verdict = !allowed.isEmpty();
   } else if (toClass.pods.some((p) => p.origin === 'possible' && to.kind === 'pod' && p.name === to.name)) {
-    // A possible pod may carry any named port: the analysis reads such a port as every port, the evaluator as none.
+    // A possible pod may carry a named port on any port: the analysis knows, the evaluator (no such port) does not.
     verdict = !allowed.intersect(probeSet).isEmpty();
   } else {
     // The point evaluator decides; it agrees with the analysis above on every upstream case.

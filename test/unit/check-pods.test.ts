@@ -113,12 +113,42 @@ describe('check judges every pod that could exist', () => {
     expect(passes.code).toBe(0);
   });
 
-  test('a port a tenant declares by name is a warning: for pods not in the input the name covers every port', async () => {
-    const text = `${TENANTS.replace('metadata: {name: b}\nspec: {}', 'metadata: {name: b}\nspec: {ingress: {from: [{tenant: a, ports: [{port: http}]}]}}')}`;
-    const r = await runNetfence(['check', '-f', '-'], text);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/warning +named-port +tenant b declares port "http" by name/);
-    expect((await runNetfence(['check', '--strict', '-f', '-'], text)).code).toBe(1);
+  test('a port a tenant declares by name is declared only where that name sits: a port opened by number is not', async () => {
+    const declaresHttp = TENANTS.replace('metadata: {name: b}\nspec: {}', 'metadata: {name: b}\nspec: {ingress: {from: [{tenant: a, ports: [{port: http}]}]}}').replace(
+      'metadata: {name: a}\nspec: {}',
+      'metadata: {name: a}\nspec: {egress: {to: [{tenant: b}]}}',
+    );
+    const passes = await runNetfence(['check', '-f', '-'], declaresHttp);
+    expect(passes.stdout).toContain('no path crosses a tenant fence undeclared');
+    expect(passes.code).toBe(0);
+    const open9090 = `${declaresHttp}---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: open9090, namespace: b1}
+spec: {podSelector: {}, policyTypes: [Ingress], ingress: [{from: [{namespaceSelector: {}}], ports: [{port: 9090}]}]}
+`;
+    // No pod in the input: one created later with http on 8080 would be open on 9090 undeclared.
+    const r = await runNetfence(['check', '-f', '-'], open9090);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/enters on TCP 9090: 1 path, e\.g\. any pod in a1 \(tenant a\) -> any pod in b1 \(tenant b\)/);
+  });
+
+  test('two different names never meet on one port of a possible pod', () => {
+    const text = `${TENANTS}---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: to-http, namespace: a1}
+spec: {podSelector: {}, policyTypes: [Egress], egress: [{ports: [{port: http}]}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: from-metrics, namespace: b1}
+spec: {podSelector: {}, policyTypes: [Ingress], ingress: [{ports: [{port: metrics}]}]}
+`;
+    const scene = sceneOf(text);
+    const from = scene.reach.classOfPod('a1', '*');
+    const to = scene.reach.classOfPod('b1', '*');
+    expect(from && to && scene.reach.pair(from, to).allowed.isEmpty()).toBe(true);
   });
 
   test('a named port on a pod that could exist stands for every port a pod may give that name', () => {
