@@ -129,8 +129,14 @@ function allowedPorts(egress: SideAnswer, ingress: SideAnswer): PortSet {
   const e = numericAndNames(egress);
   const i = numericAndNames(ingress);
   let out = e.numeric.intersect(i.numeric);
-  for (const key of new Set([...e.names, ...i.names])) out = out.union(withName(e, key).intersect(withName(i, key)));
+  forEachName(e, i, (key) => (out = out.union(withName(e, key).intersect(withName(i, key)))));
   return out;
+}
+
+/** Each name either side admits, once. */
+function forEachName(e: { names: ReadonlySet<string> }, i: { names: ReadonlySet<string> }, visit: (key: string) => void): void {
+  for (const key of e.names) visit(key);
+  for (const key of i.names) if (!e.names.has(key)) visit(key);
 }
 
 /**
@@ -146,10 +152,9 @@ export function undeclaredPorts(p: PairAnswer, declared: SideAnswer): PortSet {
   const i = numericAndNames(p.ingress);
   const d = numericAndNames(declared);
   let out = e.numeric.intersect(i.numeric).subtract(d.numeric);
-  for (const key of new Set([...e.names, ...i.names])) {
-    if (d.names.has(key)) continue;
-    out = out.union(withName(e, key).intersect(withName(i, key)).subtract(d.numeric));
-  }
+  forEachName(e, i, (key) => {
+    if (!d.names.has(key)) out = out.union(withName(e, key).intersect(withName(i, key)).subtract(d.numeric));
+  });
   return out;
 }
 
