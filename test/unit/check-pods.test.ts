@@ -133,6 +133,20 @@ spec: {podSelector: {}, policyTypes: [Ingress], ingress: [{from: [{namespaceSele
     expect(r.stdout).toMatch(/enters on TCP 9090: 1 path, e\.g\. any pod in a1 \(tenant a\) -> any pod in b1 \(tenant b\)/);
   });
 
+  test('an exposure declared on a named port passes for the pods that could opt into it', async () => {
+    const text = TENANTS.replace(
+      'metadata: {name: b}\nspec: {}',
+      'metadata: {name: b}\nspec: {exposures: [{name: metrics, from: [{tenant: a}], ports: [{port: metrics}]}]}',
+    ).replace('metadata: {name: a}\nspec: {}', 'metadata: {name: a}\nspec: {egress: {to: [{tenant: b}]}}');
+    const scene = sceneOf(text);
+    const exposed = scene.reach.classOfPod('b1', '*{netfence.dev/expose-metrics=true}');
+    const from = scene.reach.classOfPod('a1', '*');
+    expect(exposed && from && scene.reach.pair(from, exposed).allowed.format()).toBe('TCP any');
+    const r = await runNetfence(['check', '-f', '-'], text);
+    expect(r.stdout).toContain('no path crosses a tenant fence undeclared');
+    expect(r.code).toBe(0);
+  });
+
   test('two different names never meet on one port of a possible pod', () => {
     const text = `${TENANTS}---
 apiVersion: networking.k8s.io/v1
