@@ -79,3 +79,16 @@ export function one(args: ParsedArgs, name: string): string | undefined {
 export function many(args: ParsedArgs, name: string): string[] {
   return args.flags.get(name) ?? [];
 }
+
+/** Refuses positional arguments, for commands that take none. */
+export function noPositionals(args: ParsedArgs): void {
+  if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positionals[0])}`);
+}
+
+/** The value of --output, one of `formats`; the first is the default. */
+export function outputFormat<T extends string>(args: ParsedArgs, formats: readonly [T, ...T[]]): T {
+  const format = one(args, 'output') ?? formats[0];
+  if ((formats as readonly string[]).includes(format)) return format as T;
+  const allowed = formats.length === 2 ? formats.join(' or ') : `one of ${formats.join(', ')}`;
+  throw new UsageError(`--output must be ${allowed}, not ${JSON.stringify(format)}`);
+}

@@ -13,7 +13,7 @@ import { exclusionReasons, findings, type Finding } from '../analysis/findings.j
 import { describePod } from '../analysis/pod-names.js';
 import type { PortSet } from '../analysis/ports.js';
 import type { Allowance, EndpointClass } from '../analysis/reachability.js';
-import { many, one, parseArgs, UsageError } from './args.js';
+import { many, noPositionals, one, outputFormat, parseArgs } from './args.js';
 import { EXIT, SETTINGS_HELP, type CliIO } from './common.js';
 import { loadScene, SCENE_FLAGS, SCENE_HELP, type LoadedScene } from './scene.js';
 
@@ -340,9 +340,8 @@ export async function check(argv: readonly string[], io: CliIO): Promise<number>
     io.stdout(`${CHECK_HELP}\n`);
     return EXIT.ok;
   }
-  if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positionals[0])}`);
-  const format = one(args, 'output') ?? 'text';
-  if (format !== 'text' && format !== 'json') throw new UsageError(`--output must be text or json, not ${JSON.stringify(format)}`);
+  noPositionals(args);
+  const format = outputFormat(args, ['text', 'json']);
   const strict = args.switches.has('strict');
   const loaded = await loadScene(args, io, { tenants: true });
   const { scene } = loaded;

@@ -1,7 +1,7 @@
 /** `netfence diff`: the reachability a change opens and closes, per tenant and cause; fails when it opens a fence undeclared. */
 import { diffScenes, type DiffChange, type DiffEnd, type PathState, type SideCause } from '../analysis/diff.js';
 import { InputError } from '../io/manifests.js';
-import { many, one, parseArgs, UsageError, type ParsedArgs } from './args.js';
+import { many, noPositionals, one, outputFormat, parseArgs, UsageError, type ParsedArgs } from './args.js';
 import { EXIT, SETTINGS_FLAGS, SETTINGS_HELP, type CliIO } from './common.js';
 import { loadScene, type LoadedScene } from './scene.js';
 
@@ -132,9 +132,8 @@ export async function diff(argv: readonly string[], io: CliIO): Promise<number> 
     io.stdout(`${DIFF_HELP}\n`);
     return EXIT.ok;
   }
-  if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positionals[0])}`);
-  const format = one(args, 'output') ?? 'text';
-  if (format !== 'text' && format !== 'json') throw new UsageError(`--output must be text or json, not ${JSON.stringify(format)}`);
+  noPositionals(args);
+  const format = outputFormat(args, ['text', 'json']);
   for (const flag of ['base', 'head']) if (many(args, flag).length === 0) throw new UsageError(`no --${flag}: give --${flag} PATH (a file, a directory, or - for stdin)`);
   if (many(args, 'base').includes('-') && many(args, 'head').includes('-')) throw new UsageError('standard input (-) can be read for one side only');
   const base = await loadSide(args, 'base', io);

@@ -14,7 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError, readStdinBounded } from '../io/manifests.js';
-import { parseArgs, UsageError } from './args.js';
+import { noPositionals, parseArgs, UsageError } from './args.js';
 import { EXIT, type CliIO } from './common.js';
 import { check, CHECK_HELP } from './check.js';
 import { diff, DIFF_HELP } from './diff.js';
@@ -69,7 +69,7 @@ function version(argv: readonly string[], io: CliIO): number {
     io.stdout(`${VERSION_HELP}\n`);
     return EXIT.ok;
   }
-  if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positionals[0])}`);
+  noPositionals(args);
   io.stdout(`netfence ${netfenceVersion()}\n`);
   return EXIT.ok;
 }

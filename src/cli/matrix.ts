@@ -1,8 +1,8 @@
 /** `netfence matrix`: who can reach whom, tenant by tenant and namespace by namespace. */
 import { buildMatrix } from '../analysis/matrix.js';
-import { one, parseArgs, UsageError } from './args.js';
+import { noPositionals, outputFormat, parseArgs } from './args.js';
 import { EXIT, SETTINGS_HELP, type CliIO } from './common.js';
-import { formatMatrix, MATRIX_FORMATS, type MatrixFormat } from './matrix/index.js';
+import { formatMatrix, MATRIX_FORMATS } from './matrix/index.js';
 import { loadScene, SCENE_FLAGS, SCENE_HELP } from './scene.js';
 
 export const MATRIX_HELP = `Usage: netfence matrix (-f PATH... | --live) [-o ${MATRIX_FORMATS.join('|')}] [settings]
@@ -17,19 +17,14 @@ ${SCENE_HELP}
   -o, --output FORMAT        ${MATRIX_FORMATS.join(', ')} (default text)
 ${SETTINGS_HELP}`;
 
-function isFormat(s: string): s is MatrixFormat {
-  return (MATRIX_FORMATS as readonly string[]).includes(s);
-}
-
 export async function matrix(argv: readonly string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, [...SCENE_FLAGS, { name: 'output', short: 'o', value: true }]);
   if (args.switches.has('help')) {
     io.stdout(`${MATRIX_HELP}\n`);
     return EXIT.ok;
   }
-  if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positionals[0])}`);
-  const format = one(args, 'output') ?? 'text';
-  if (!isFormat(format)) throw new UsageError(`--output must be one of ${MATRIX_FORMATS.join(', ')}, not ${JSON.stringify(format)}`);
+  noPositionals(args);
+  const format = outputFormat(args, MATRIX_FORMATS);
   const { scene, title, counts } = await loadScene(args, io);
   const report = buildMatrix(scene, `${title} (${counts.tenants} tenants, ${counts.namespaces} namespaces, ${counts.pods} pods)`);
   io.stdout(formatMatrix(report, format));

@@ -3,7 +3,7 @@ import { writeYamlStream } from '../io/yaml-emit.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/constants.js';
 import { compile, type CompileResult } from '../compiler/compile.js';
 import type { Inputs } from '../io/inputs.js';
-import { one, parseArgs, UsageError } from './args.js';
+import { noPositionals, outputFormat, parseArgs } from './args.js';
 import { EXIT, INPUT_FLAGS, readInputs, SETTINGS_FLAGS, SETTINGS_HELP, settingsFrom, type CliIO } from './common.js';
 
 export const RENDER_HELP = `Usage: netfence render -f PATH... [-o yaml|json] [settings]
@@ -97,9 +97,8 @@ export function render(argv: readonly string[], io: CliIO): number {
     io.stdout(`${RENDER_HELP}\n`);
     return EXIT.ok;
   }
-  if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positionals[0])}`);
-  const format = one(args, 'output') ?? 'yaml';
-  if (format !== 'yaml' && format !== 'json') throw new UsageError(`--output must be yaml or json, not ${JSON.stringify(format)}`);
+  noPositionals(args);
+  const format = outputFormat(args, ['yaml', 'json']);
   const settings = settingsFrom(args);
   const inputs = readInputs(args, io);
   const result = compile({ tenants: inputs.tenants, namespaces: inputs.namespaces, pods: [...inputs.pods, ...inputs.workloads].map((p) => ({ namespace: p.metadata.namespace, name: p.metadata.name, labels: p.metadata.labels ?? {} })), settings });

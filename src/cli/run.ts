@@ -20,7 +20,7 @@ import { LeaderElector } from '../operator/leader.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../operator/log.js';
 import { createMetrics } from '../operator/metrics.js';
 import { Operator } from '../operator/operator.js';
-import { parseArgs, UsageError, type FlagSpec, type ParsedArgs } from './args.js';
+import { noPositionals, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from './args.js';
 import { EXIT, SETTINGS_FLAGS, SETTINGS_HELP, settingsFrom, type CliIO } from './common.js';
 
 export const RUN_FLAGS: FlagSpec[] = [
@@ -118,7 +118,7 @@ function integer(flag: string, text: string, min: number, max: number): number {
 export function runSettings(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): RunSettings | 'help' {
   const parsed = parseArgs(argv, RUN_FLAGS);
   if (parsed.switches.has('help')) return 'help';
-  if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[0])}`);
+  noPositionals(parsed);
   const args = withEnvironment(parsed, RUN_FLAGS, env);
   if (!args.flags.has('operator-namespace') && env['POD_NAMESPACE']) args.flags.set('operator-namespace', [env['POD_NAMESPACE']]);
   const one = (name: string): string | undefined => args.flags.get(name)?.at(-1);
