@@ -21,38 +21,12 @@ import { freePorts, type ControlPlane } from '../control-plane/control-plane.js'
 import { describeWithControlPlane, eventually, REPO_ROOT } from './support/cluster.js';
 import { isCi } from './support/env.js';
 import { kubectl, privateControlPlane, type PrivatePlane } from './support/identities.js';
+import { asImageWould, imageToolsMissing } from './support/image.js';
 
-const USER = '65532';
-
-function missingTools(): string | undefined {
-  if (process.getuid?.() !== 0) return 'not running as root';
-  for (const tool of ['unshare', 'setpriv', 'mount']) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `no ${tool} on PATH`;
-  }
-  return undefined;
-}
-
-const why = missingTools();
+const why = imageToolsMissing();
 if (why && isCi()) throw new Error(`CI=true and the image rehearsal cannot run: ${why}`);
 if (why) process.stderr.write(`!!! SKIPPING the image rehearsal (test/integration/image.test.ts): ${why} !!!\n`);
 const describeRehearsal = why ? describe.skip : describeWithControlPlane;
-
-/** `argv` run as 65532:65532 with / (and every mount under it) read-only, in an empty environment. */
-function asImageWould(argv: readonly string[], env: Record<string, string>): string[] {
-  const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-  const inner = [
-    'set -e',
-    // Mounts made private, then each one remounted read-only, the root first.
-    'mount --make-rprivate /',
-    'for m in $(awk \'{print $2}\' /proc/self/mounts | sort -u); do mount -o remount,bind,ro "$m" 2>/dev/null || true; done',
-    'mount --bind / /',
-    'mount -o remount,bind,ro /',
-    `exec setpriv --reuid=${USER} --regid=${USER} --clear-groups env -i ${envArgs.map(quote).join(' ')} ${argv.map(quote).join(' ')}`,
-  ].join('\n');
-  return ['unshare', '--mount', 'sh', '-c', inner];
-}
-
-const quote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
 
 function sizeOf(path: string): number {
   const stat = statSync(path);
@@ -97,7 +71,7 @@ describeRehearsal('the image, rehearsed: scripts/image-root.sh as uid 65532 on a
 
   test('renders the examples exactly as the development tree does', () => {
     const examples = join(REPO_ROOT, 'examples', 'two-tenants');
-    const fromImage = spawnSync(...splitCommand(asImageWould([process.execPath, join(app, 'bin', 'netfence.js'), 'render', '-f', examples], {})), { encoding: 'utf8' });
+    const fromImage = spawnSync(...asImageWould([process.execPath, join(app, 'bin', 'netfence.js'), 'render', '-f', examples], {}), { encoding: 'utf8' });
     const fromTree = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'netfence.js'), 'render', '-f', examples], { encoding: 'utf8' });
     expect(fromImage.stderr).toBe(fromTree.stderr);
     expect(fromImage.status).toBe(0);
@@ -107,15 +81,15 @@ describeRehearsal('the image, rehearsed: scripts/image-root.sh as uid 65532 on a
 
   test('prints the version in package.json for --version', () => {
     const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
-    const r = spawnSync(...splitCommand(asImageWould([process.execPath, join(app, 'bin', 'netfence.js'), '--version'], {})), { encoding: 'utf8' });
+    const r = spawnSync(...asImageWould([process.execPath, join(app, 'bin', 'netfence.js'), '--version'], {}), { encoding: 'utf8' });
     expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ status: 0, stdout: `netfence ${version}\n`, stderr: '' });
   });
 
   test('cannot write anywhere: the rehearsal really is read-only and unprivileged', () => {
-    const probe = spawnSync(...splitCommand(asImageWould([process.execPath, '-e', `require('fs').writeFileSync(${JSON.stringify(join(app, 'probe'))}, 'x')`], {})), { encoding: 'utf8' });
+    const probe = spawnSync(...asImageWould([process.execPath, '-e', `require('fs').writeFileSync(${JSON.stringify(join(app, 'probe'))}, 'x')`], {}), { encoding: 'utf8' });
     expect(probe.status).not.toBe(0);
     expect(probe.stderr).toMatch(/EROFS|EACCES/);
-    const tmp = spawnSync(...splitCommand(asImageWould([process.execPath, '-e', "require('fs').writeFileSync('/tmp/netfence-probe', 'x')"], {})), { encoding: 'utf8' });
+    const tmp = spawnSync(...asImageWould([process.execPath, '-e', "require('fs').writeFileSync('/tmp/netfence-probe', 'x')"], {}), { encoding: 'utf8' });
     expect(tmp.stderr).toMatch(/EROFS/);
   });
 
@@ -130,11 +104,9 @@ describeRehearsal('the image, rehearsed: scripts/image-root.sh as uid 65532 on a
       if (applied.code !== 0) throw new Error(`kubectl apply -k ${folder}: ${applied.stderr}`);
     }
     const [health = 0, metrics = 0] = await freePorts(2);
-    const [command, args] = splitCommand(
-      asImageWould(
-        [process.execPath, join(app, 'bin', 'netfence.js'), 'run', '--kubeconfig', kubeconfig, '--bind-address', '127.0.0.1', '--health-port', String(health), '--metrics-port', String(metrics)],
-        { NODE_ENV: 'production', POD_NAME: 'image-rehearsal', POD_NAMESPACE: 'netfence-system', NODE_OPTIONS: '--max-old-space-size=160 --max-semi-space-size=4' },
-      ),
+    const [command, args] = asImageWould(
+      [process.execPath, join(app, 'bin', 'netfence.js'), 'run', '--kubeconfig', kubeconfig, '--bind-address', '127.0.0.1', '--health-port', String(health), '--metrics-port', String(metrics)],
+      { NODE_ENV: 'production', POD_NAME: 'image-rehearsal', POD_NAMESPACE: 'netfence-system', NODE_OPTIONS: '--max-old-space-size=160 --max-semi-space-size=4' },
     );
     operator = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     operator.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -153,9 +125,3 @@ describeRehearsal('the image, rehearsed: scripts/image-root.sh as uid 65532 on a
     expect(stderr).toContain('netfence started');
   }, 90_000);
 });
-
-function splitCommand(argv: string[]): [string, string[]] {
-  const [command, ...args] = argv;
-  if (command === undefined) throw new Error('empty command');
-  return [command, args];
-}
