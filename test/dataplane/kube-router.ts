@@ -15,6 +15,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { withLock } from '../control-plane/lock.js';
 
 export const KUBE_ROUTER_MODULE = 'github.com/cloudnativelabs/kube-router/v2';
@@ -78,4 +79,18 @@ export async function provideKubeRouter(log: (line: string) => void, env: NodeJS
     log(`[dataplane] built kube-router in ${seconds} s`);
   });
   return { path: binary, origin: `built into ${dir}` };
+}
+
+const entry = process.argv[1];
+if (entry !== undefined && import.meta.url === pathToFileURL(entry).href) {
+  if (process.argv[2] !== 'kube-router') {
+    process.stderr.write('usage: npm run dataplane -- kube-router   (finds or builds kube-router, prints its path)\n');
+    process.exit(2);
+  }
+  const found = await provideKubeRouter((line) => void process.stderr.write(line + '\n'));
+  if ('unavailable' in found) {
+    process.stderr.write(`no kube-router: ${found.unavailable}. ${HOW_TO_PROVIDE_KUBE_ROUTER}\n`);
+    process.exit(1);
+  }
+  process.stdout.write(`${found.path}\n`);
 }
