@@ -3,8 +3,9 @@
  * cluster say what the plan says; neither knows which event brought the key.
  *
  * - `reconcileNamespace(ns)`: the NetworkPolicies netfence maintains in one namespace.
- *   Creates what is missing (allows before the deny, so DNS and same-tenant traffic never
- *   see a deny without its allows), corrects what differs, then prunes what no plan wants.
+ *   Creates what is missing (allows before the deny, and in a namespace without any netfence
+ *   policy a bridge before both, so that no flow the plan allows fails while the policies
+ *   land one by one: see onboarding.ts), corrects what differs, then prunes what no plan wants.
  *   Guarantees P5: it changes or deletes only policies with the managed-by label and a
  *   TenantIsolation owner, creates with a create call (a same-named policy of someone else
  *   stays untouched), and deletes with preconditions on uid and resourceVersion, so a policy
@@ -27,6 +28,7 @@ import type { Condition, PlannedChange, TenantIsolation, TenantIsolationStatus }
 import { isApiError } from '../kube/client.js';
 import { canonicalJson, isNetfenceOwned, policyMatches, tenantOwners } from './policies.js';
 import type { Plan } from './planner.js';
+import { ONBOARDING_BRIDGE, onboardingBridge } from './onboarding.js';
 
 export type Policy = DeepReadonly<NetworkPolicy>;
 export type Tenant = DeepReadonly<TenantIsolation>;
@@ -102,6 +104,18 @@ const digestOf = (p: Policy): string => canonicalJson([p.metadata.labels, p.meta
 
 const ownersOf = (p: Policy): TenantRef[] => tenantOwners(p).map((o) => ({ name: o.name, uid: o.uid }));
 
+/** The bridge, created; undefined when the plan needs none or a policy of that name exists (a leftover is pruned as stale). */
+async function createBridge(writer: PolicyWriter, desired: readonly Policy[]): Promise<Policy | undefined> {
+  const bridge = onboardingBridge(desired);
+  if (bridge === undefined) return undefined;
+  try {
+    return await writer.create(bridge);
+  } catch (error) {
+    if (isApiError(error, 409)) return undefined;
+    throw error;
+  }
+}
+
 /** Deny last when writing, first when pruning: see the module comment. */
 function writeOrder(a: Policy, b: Policy): number {
   const deny = (p: Policy) => (p.metadata.name === POLICY_NAMES.defaultDeny ? 1 : 0);
@@ -113,6 +127,15 @@ export async function reconcileNamespace(namespace: string, ctx: NamespaceContex
   const desired = [...(plan.desired.get(namespace)?.values() ?? [])].sort(writeOrder);
   const live = policies.policiesIn(namespace);
   const outcome: NamespaceOutcome = { created: [], updated: [], driftCorrected: [], pruned: [], blocked: [] };
+  // A namespace without any netfence policy is carried through its fencing by the bridge
+  // (onboarding.ts): written first, deleted once the deny is in place.
+  let bridge: Policy | undefined;
+  try {
+    bridge = live.size === 0 ? await createBridge(writer, desired) : undefined;
+  } catch (error) {
+    for (const owner of desired.flatMap(ownersOf)) memory.failures.set(owner.name, `${namespace}/${ONBOARDING_BRIDGE}: ${(error as Error).message}`);
+    throw error;
+  }
 
   for (const want of desired) {
     const key = `${namespace}/${want.metadata.name}`;
@@ -154,6 +177,7 @@ export async function reconcileNamespace(namespace: string, ctx: NamespaceContex
     }
   }
 
+  if (bridge) await writer.remove(bridge);
   const wanted = plan.desired.get(namespace);
   const stale = [...live.values()].filter((p) => !wanted?.has(p.metadata.name) && isNetfenceOwned(p)).sort(writeOrder).reverse();
   for (const policy of stale) {

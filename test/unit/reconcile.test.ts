@@ -1,5 +1,5 @@
 import { CONDITION, REASON } from '../../src/api/constants.js';
-import type { NetworkPolicy } from '../../src/api/k8s.js';
+import type { NetworkPolicy, Protocol } from '../../src/api/k8s.js';
 import type { TenantIsolation, TenantIsolationSpec } from '../../src/api/types.js';
 import type { CompileInput } from '../../src/compiler/compile.js';
 import { defaultSettings } from '../../src/compiler/settings.js';
@@ -7,7 +7,9 @@ import { deepFreeze } from '../../src/core/objects.js';
 import { Planner, type Plan } from '../../src/operator/planner.js';
 import { isNetfenceOwned, policyMatches } from '../../src/operator/policies.js';
 import { ReconcileMemory, reconcileNamespace, reconcileTenant, type TenantContext } from '../../src/operator/reconcile.js';
-import { memberNs, ns } from '../fixtures/builders.js';
+import { memberNs, ns, pod } from '../fixtures/builders.js';
+import { buildEvaluator, formatEndpoint, parseEndpoint } from '../../src/evaluator/index.js';
+import { onboardingBridge } from '../../src/operator/onboarding.js';
 import { FakePolicyApi, FakeRecorder, FakeStatusWriter } from '../fixtures/fake-policy-api.js';
 
 function liveTenant(name: string, spec: TenantIsolationSpec = {}, generation = 1, status?: TenantIsolation['status']): TenantIsolation {
@@ -47,7 +49,10 @@ describe('reconcileNamespace', () => {
     const names = [...(plan.desired.get('a1')?.keys() ?? [])];
     expect(names).toContain('netfence-default-deny');
     expect(outcome.created.sort()).toEqual([...names].sort());
-    expect(api.writes.at(-1)).toBe('create a1/netfence-default-deny');
+    // The bridge first and gone last (see the onboarding tests below), the deny last of the plan.
+    expect(api.writes[0]).toBe('create a1/netfence-onboarding');
+    expect(api.writes.slice(-2)).toEqual(['create a1/netfence-default-deny', 'delete a1/netfence-onboarding']);
+    expect([...api.objects.keys()].sort()).toEqual(names.map((n) => `a1/${n}`).sort());
     expect(recorder.reasons()).toEqual([REASON.policyCreated]);
 
     api.writes.length = 0;
@@ -161,6 +166,102 @@ describe('reconcileNamespace', () => {
     expect([...api.objects.keys()]).toEqual(['shared/netfence-default-deny']);
     const owners = api.objects.get('shared/netfence-default-deny')!.metadata.ownerReferences!.map((o) => o.name).sort();
     expect(owners).toEqual(['team-a', 'team-b']);
+  });
+});
+
+describe('reconcileNamespace: a namespace joins without a moment where an allowed flow fails', () => {
+  const web = { 'netfence.dev/expose-web': 'true' };
+  const metrics = { 'netfence.dev/expose-metrics': 'true' };
+  const tenants = [
+    liveTenant('shop', {
+      exposures: [
+        { name: 'web', from: [{ namespaces: ['edge'] }], ports: [{ port: 8080 }] },
+        { name: 'metrics', from: [{ namespaces: ['mon'] }], ports: [{ port: 9090 }] },
+      ],
+      ingress: { from: [{ cidr: '0.0.0.0/0', ports: [{ port: 443 }] }] },
+      egress: { to: [{ namespaces: ['edge'], ports: [{ port: 80 }] }, { internet: true, ports: [{ port: 443 }] }] },
+    }),
+  ];
+  const namespaces = [memberNs('s1', 'shop'), memberNs('s2', 'shop'), ns('edge'), ns('mon'), ns('kube-system')];
+  const pods = [
+    pod('s1', 'plain', {}, '10.1.0.1'),
+    pod('s1', 'web', web, '10.1.0.2'),
+    pod('s1', 'both', { ...web, ...metrics }, '10.1.0.3'),
+    pod('s2', 'peer', {}, '10.1.1.1'),
+    pod('edge', 'lb', {}, '10.2.0.1'),
+    pod('mon', 'prom', {}, '10.3.0.1'),
+    pod('kube-system', 'dns', { 'k8s-app': 'kube-dns' }, '10.0.0.10'),
+  ];
+  const podLabels = pods.map((p) => ({ namespace: p.metadata.namespace, name: p.metadata.name, labels: p.metadata.labels ?? {} }));
+  const endpoints = [...pods.map((p) => parseEndpoint(`${p.metadata.namespace}/${p.metadata.name}`)), parseEndpoint('93.184.216.34')];
+  const probes: [number, Protocol][] = [[53, 'UDP'], [53, 'TCP'], [80, 'TCP'], [443, 'TCP'], [8080, 'TCP'], [9090, 'TCP'], [5432, 'TCP']];
+  /** Every flow into or out of s1, allowed or not, as `from to port/proto`. */
+  const flows = (policies: readonly NetworkPolicy[]): Map<string, boolean> => {
+    const evaluator = buildEvaluator({ namespaces, pods, policies });
+    const out = new Map<string, boolean>();
+    for (const from of endpoints) {
+      for (const to of endpoints) {
+        if (from === to || ![from, to].some((e) => e.kind === 'pod' && e.namespace === 's1')) continue;
+        for (const [port, protocol] of probes) out.set(`${formatEndpoint(from)} ${formatEndpoint(to)} ${port}/${protocol}`, evaluator.evaluate(from, to, port, protocol).allowed);
+      }
+    }
+    return out;
+  };
+
+  test('every state the writes pass through allows all the plan allows, and denies all it denies but an exposure port of an unlabelled pod', async () => {
+    const plan = planOf({ tenants, namespaces, pods: podLabels });
+    const { api, recorder, memory } = setup();
+    // s2 and the others are in place; s1 is the namespace that joins.
+    for (const namespace of ['s2']) await reconcileNamespace(namespace, { plan, policies: api, writer: api, recorder, memory });
+    const states: NetworkPolicy[][] = [];
+    const snapshot = (): void => void states.push([...api.objects.values()].map((p) => structuredClone(p)));
+    const { create, remove } = { create: api.create.bind(api), remove: api.remove.bind(api) };
+    api.create = async (p) => create(p).finally(snapshot);
+    api.remove = async (p) => remove(p).finally(snapshot);
+    const before = flows([...api.objects.values()]);
+    await reconcileNamespace('s1', { plan, policies: api, writer: api, recorder, memory });
+    const final = flows([...api.objects.values()]);
+    expect(api.writes.filter((w) => w.includes('s1/'))[0]).toBe('create s1/netfence-onboarding');
+    expect(states.length).toBeGreaterThan(4);
+
+    const allowedInFinal = [...final].filter(([, allowed]) => allowed).map(([flow]) => flow);
+    const deniedInFinal = [...final].filter(([, allowed]) => !allowed).map(([flow]) => flow);
+    expect(allowedInFinal.length).toBeGreaterThan(20);
+    expect(deniedInFinal.length).toBeGreaterThan(20);
+    // Before the join s1 has no policy: all its own flows are open, so the join must change some.
+    expect(deniedInFinal.filter((f) => before.get(f)).length).toBeGreaterThan(10);
+    /** Open while the bridge lives, shut by the plan: an exposure's peer into an s1 pod without that exposure's label. */
+    const exposureLeak = (flow: string): boolean =>
+      /^edge\/lb s1\/(plain|both|web) 8080\/TCP$/.test(flow) ? !/s1\/(web|both)/.test(flow) : /^mon\/prom s1\/(plain|web) 9090\/TCP$/.test(flow);
+    for (const [i, state] of states.entries()) {
+      const now = flows(state);
+      expect({ state: i, failing: allowedInFinal.filter((f) => !now.get(f)) }).toEqual({ state: i, failing: [] });
+      expect({ state: i, open: deniedInFinal.filter((f) => now.get(f) && !exposureLeak(f)) }).toEqual({ state: i, open: [] });
+    }
+  });
+
+  test('writes no bridge into a namespace that holds a netfence policy, and prunes one a crash left behind', async () => {
+    const plan = planOf({ tenants, namespaces, pods: podLabels });
+    const { api, recorder, memory } = setup();
+    await reconcileNamespace('s1', { plan, policies: api, writer: api, recorder, memory });
+    api.objects.delete('s1/netfence-default-deny');
+    api.writes.length = 0;
+    await reconcileNamespace('s1', { plan, policies: api, writer: api, recorder, memory });
+    expect(api.writes).toEqual(['create s1/netfence-default-deny']);
+
+    const bridge = onboardingBridge([...(plan.desired.get('s1')?.values() ?? [])]);
+    if (!bridge) throw new Error('no bridge');
+    api.seed(structuredClone(bridge) as NetworkPolicy);
+    api.writes.length = 0;
+    const outcome = await reconcileNamespace('s1', { plan, policies: api, writer: api, recorder, memory });
+    expect(api.writes).toEqual(['delete s1/netfence-onboarding']);
+    expect(outcome.pruned).toEqual(['netfence-onboarding']);
+  });
+
+  test('needs no bridge where the plan holds the deny alone', () => {
+    const plan = planOf({ tenants: [liveTenant('a'), liveTenant('b')], namespaces: [ns('x', { 'netfence.dev/tenant': 'a' }), ns('y')] });
+    expect(onboardingBridge([...(plan.desired.get('x')?.values() ?? [])])).toBeDefined();
+    expect(onboardingBridge([...(plan.desired.get('x')?.values() ?? [])].filter((p) => p.metadata.name === 'netfence-default-deny'))).toBeUndefined();
   });
 });
 
