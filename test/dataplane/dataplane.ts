@@ -231,11 +231,16 @@ export class Dataplane {
     this.pods.delete(`${pod.namespace}/${pod.name}`);
   }
 
-  /** The agent of the outside namespace, serving `ports` on every address it holds. */
-  async outside(ports: readonly number[]): Promise<Agent> {
+  /**
+   * The agent of the outside namespace, serving `ports` on TCP on every address it holds, and on
+   * UDP at each of `udpAddresses` (bound one by one, so that replies come from the address
+   * asked; add them with network.addOutsideAddress first, except the three it always holds).
+   */
+  async outside(ports: readonly number[], udpAddresses: readonly string[] = []): Promise<Agent> {
     if (this.outsideAgent) throw new Error('the outside agent is already running');
     this.outsideAgent = await Agent.start(this.network.outsideNetns, 'outside', [
       ...ports.map((port) => ({ proto: 'tcp' as const, port })),
+      ...udpAddresses.flatMap((host) => ports.map((port) => ({ proto: 'udp' as const, host, port }))),
     ]);
     return this.outsideAgent;
   }
@@ -246,11 +251,11 @@ export class Dataplane {
   }
 
   /** Polls a fresh probe every 25 ms until its verdict is `want`; returns the milliseconds it took, or throws after timeoutMs. */
-  async until(want: 'allowed' | 'denied', from: DataplanePod | Agent, proto: Proto, host: string, port: number, timeoutMs = 10_000): Promise<number> {
+  async until(want: 'allowed' | 'denied', from: DataplanePod | Agent, proto: Proto, host: string, port: number, timeoutMs = 10_000, options: Omit<ProbeOptions, 'timeoutMs'> = {}): Promise<number> {
     const started = performance.now();
     let last: ProbeResult | undefined;
     while (performance.now() - started < timeoutMs) {
-      last = await this.probe(from, proto, host, port, { timeoutMs: 500 });
+      last = await this.probe(from, proto, host, port, { ...options, timeoutMs: 500 });
       if (verdictOf(last) === want) return Math.round(performance.now() - started);
       await sleep(25);
     }

@@ -260,6 +260,9 @@ export class Network {
     ip(['link', 'add', nodeEnd, 'netns', this.nodeNetns, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
     ip(['link', 'set', nodeEnd, 'master', 'nf0', 'up'], this.nodeNetns);
     ip(['addr', 'add', `${address}/${POD_PREFIX_LENGTH}`, 'dev', 'eth0'], netns);
+    // A pod made again at an address another pod had: announce the new MAC when the link comes
+    // up, so that the node and the other pods do not keep sending to the old one for seconds.
+    inNetns(netns, ['sysctl', '-q', '-w', 'net.ipv4.conf.eth0.arp_notify=1']);
     ip(['link', 'set', 'eth0', 'up'], netns);
     ip(['route', 'add', 'default', 'via', NODE_IP], netns);
     const pod = { netns, ip: address };
@@ -272,6 +275,7 @@ export class Network {
     const pod = this.pods.get(key);
     if (!pod) return;
     removeNamespaces([pod.netns]);
+    ip(['neigh', 'flush', 'to', pod.ip], this.nodeNetns);
     this.pods.delete(key);
     this.state.namespaces = this.state.namespaces.filter((n) => n !== pod.netns);
     writeState(this.state);

@@ -9,25 +9,25 @@
  * `unreachable` and `broken` prove nothing and fail every assertion.
  */
 import { verdictOf, type Dataplane, type DataplanePod } from '../dataplane.js';
-import type { Agent, Proto, ProbeResult } from '../network.js';
+import type { Agent, ProbeOptions, Proto, ProbeResult } from '../network.js';
 
 export type Source = DataplanePod | Agent;
 
-const describeSource = (from: Source): string => ('agent' in from ? `${from.namespace}/${from.name}` : from.name);
+const describeSource = (from: Source, options?: ProbeOptions): string => ('agent' in from ? `${from.namespace}/${from.name}` : from.name) + (options?.from ? ` from ${options.from}` : '');
 
 /** One fresh probe; throws unless it connected to the listener named `expectPeer` (when given). */
-export async function expectReaches(dp: Dataplane, from: Source, proto: Proto, host: string, port: number, expectPeer?: string): Promise<ProbeResult> {
-  const result = await dp.probe(from, proto, host, port);
+export async function expectReaches(dp: Dataplane, from: Source, proto: Proto, host: string, port: number, expectPeer?: string, options?: ProbeOptions): Promise<ProbeResult> {
+  const result = await dp.probe(from, proto, host, port, options);
   if (result.outcome !== 'connected' || (expectPeer !== undefined && result.peer !== expectPeer)) {
-    throw new Error(`${describeSource(from)} -> ${proto} ${host}:${port}: expected to reach ${expectPeer ?? 'a listener'}, got ${JSON.stringify(result)}`);
+    throw new Error(`${describeSource(from, options)} -> ${proto} ${host}:${port}: expected to reach ${expectPeer ?? 'a listener'}, got ${JSON.stringify(result)}`);
   }
   return result;
 }
 
 /** One fresh probe that must be denied, and the control from the node that must reach the same listener. */
-export async function expectBlocked(dp: Dataplane, from: Source, proto: Proto, host: string, port: number): Promise<ProbeResult> {
-  const result = await dp.probe(from, proto, host, port);
-  if (verdictOf(result) !== 'denied') throw new Error(`${describeSource(from)} -> ${proto} ${host}:${port}: expected a denial, got ${JSON.stringify(result)}`);
+export async function expectBlocked(dp: Dataplane, from: Source, proto: Proto, host: string, port: number, options?: ProbeOptions): Promise<ProbeResult> {
+  const result = await dp.probe(from, proto, host, port, options);
+  if (verdictOf(result) !== 'denied') throw new Error(`${describeSource(from, options)} -> ${proto} ${host}:${port}: expected a denial, got ${JSON.stringify(result)}`);
   const control = await dp.probe(dp.nodeAgent, proto, host, port);
   if (control.outcome !== 'connected') throw new Error(`control node -> ${proto} ${host}:${port} did not connect (${JSON.stringify(control)}): the denial proves nothing`);
   return result;
