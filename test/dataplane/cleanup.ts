@@ -1,8 +1,8 @@
 /**
  * Ending a dataplane, from wherever: the process that made it (`destroy`), its exit handler,
- * or the watchdog when that process died without cleaning up (`node cleanup.ts --watchdog
- * OWNER_PID DIR`). Node runs this TypeScript source as it is, so it imports nothing but
- * Node's own modules and uses only erasable syntax.
+ * or the watchdog when that process died without cleaning up (`node support/run-ts.mjs
+ * cleanup.ts --watchdog OWNER_PID DIR`). Node runs this TypeScript source as it is, so it uses
+ * only erasable syntax and imports only Node's own modules and the control plane's supervisor.
  *
  * Everything starts from one record, `<dir>/state.json`: the network namespaces the run made
  * and the processes it started in the root namespace. Every process inside a recorded
@@ -15,9 +15,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isRunning } from '../control-plane/supervisor.js';
 
 export const STATE_FILE = 'state.json';
 export const CLEANUP_SCRIPT = fileURLToPath(import.meta.url);
+/** Runs CLEANUP_SCRIPT with Node alone (see its header). */
+export const RUN_TS = fileURLToPath(new URL('./support/run-ts.mjs', import.meta.url));
 
 export interface RootProcess {
   name: string;
@@ -50,18 +53,8 @@ export function writeState(state: DataplaneState): void {
   renameSync(`${path}.tmp`, path);
 }
 
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
-
 function stillRuns(record: RootProcess): boolean {
-  if (!alive(record.pid)) return false;
+  if (!isRunning(record.pid)) return false;
   try {
     return readFileSync(`/proc/${record.pid}/cmdline`, 'utf8').split('\0')[0] === record.argv0;
   } catch {
@@ -92,7 +85,7 @@ export function pidsIn(name: string): number[] {
 
 function waitGone(pids: readonly number[], ms: number): void {
   const deadline = Date.now() + ms;
-  while (pids.some(alive) && Date.now() < deadline) spawnSync('sleep', ['0.05']);
+  while (pids.some((pid) => isRunning(pid)) && Date.now() < deadline) spawnSync('sleep', ['0.05']);
 }
 
 /** Kills every process in the namespaces, then deletes them (synchronous). */
@@ -122,7 +115,7 @@ export function cleanUpDir(dir: string): boolean {
   const state = readState(dir);
   if (!state) return false;
   cleanUp(state);
-  if (state.watchdogPid !== undefined && state.watchdogPid !== process.pid && alive(state.watchdogPid)) {
+  if (state.watchdogPid !== undefined && state.watchdogPid !== process.pid && isRunning(state.watchdogPid)) {
     try {
       process.kill(state.watchdogPid, 'SIGTERM');
     } catch {
@@ -137,7 +130,7 @@ const WATCHDOG_POLL_MS = 500;
 async function watchdog(ownerPid: number, dir: string): Promise<void> {
   for (;;) {
     if (!existsSync(join(dir, STATE_FILE))) return;
-    if (!alive(ownerPid)) {
+    if (!isRunning(ownerPid)) {
       cleanUpDir(dir);
       return;
     }

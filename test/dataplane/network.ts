@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { CLEANUP_SCRIPT, cleanUp, pidsIn, removeNamespaces, writeState, type DataplaneState } from './cleanup.js';
+import { CLEANUP_SCRIPT, RUN_TS, cleanUp, pidsIn, removeNamespaces, writeState, type DataplaneState } from './cleanup.js';
 
 /** Pods get addresses in POD_CIDR; the node's address is the bridge's and its InternalIP. */
 export const POD_CIDR = '10.0.0.0/16';
@@ -187,7 +187,7 @@ export class Network {
     const runId = dir.slice(-6).toLowerCase().replace(/[^a-z0-9]/g, '0');
     const network = new Network({ version: 1, dir, namespaces: [], processes: [] }, runId);
     writeState(network.state);
-    const watchdog = spawn(process.execPath, [CLEANUP_SCRIPT, '--watchdog', String(process.pid), dir], { detached: true, stdio: 'ignore' });
+    const watchdog = spawn(process.execPath, [RUN_TS, CLEANUP_SCRIPT, '--watchdog', String(process.pid), dir], { detached: true, stdio: 'ignore' });
     watchdog.unref();
     network.state.watchdogPid = watchdog.pid;
     writeState(network.state);
