@@ -11,35 +11,17 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { HOW_TO_PROVIDE, isUnavailable, provideBinaries } from '../control-plane/binaries.js';
-import { imageToolsMissing } from '../integration/support/image.js';
-import { isCi } from '../integration/support/env.js';
 import { HOW_TO_PROVIDE_KUBE_ROUTER, provideKubeRouter } from './kube-router.js';
-import { DATAPLANE_IMAGE_ENV, DATAPLANE_KUBE_ROUTER_ENV, DATAPLANE_SKIP_ENV } from './support/env.js';
+import { DATAPLANE_IMAGE_ENV, DATAPLANE_KUBE_ROUTER_ENV } from './support/env.js';
+import { missing, skipOrFail } from './support/prerequisites.js';
 
 declare global {
   var __netfenceDataplaneImage: string | undefined;
 }
 
-const REPO_ROOT = join(import.meta.dirname, '..', '..');
-const TOOLS = ['ip', 'iptables', 'ipset', 'socat'];
-
-function missing(): string | undefined {
-  const image = imageToolsMissing();
-  if (image) return image;
-  for (const tool of TOOLS) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `no ${tool} on PATH (Debian: apt-get install iproute2 iptables ipset socat)`;
-  }
-  const probe = spawnSync('unshare', ['--net', 'sh', '-c', 'ip link add nfprobe0 type bridge && iptables -S >/dev/null && ipset list >/dev/null'], { encoding: 'utf8' });
-  if (probe.status !== 0) return `this machine cannot make a network namespace with a bridge, iptables and ipset: ${probe.stderr.trim()}`;
-  return undefined;
-}
-
-function skipOrFail(why: string): void {
-  if (isCi()) throw new Error(`CI=true and the dataplane cannot start: ${why}`);
-  process.stderr.write(`\n!!! SKIPPING every dataplane suite: ${why} !!!\n`);
-  process.env[DATAPLANE_SKIP_ENV] = why;
-}
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export default async function globalSetup(): Promise<void> {
   const started = Date.now();
