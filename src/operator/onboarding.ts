@@ -17,10 +17,12 @@
  * the bridge is deleted, right after the deny is written. Those flows were open before, as
  * the namespace had no policy (a user's own policies could have kept them shut: they are
  * open for that moment too). The bridge is never written into a namespace that has a netfence
- * policy, so a fenced namespace never sees it; a bridge left by a crash is pruned by the next
- * reconcile, after the plan is in place.
+ * policy, so a fenced namespace never sees it. It goes as soon as a write of the plan fails
+ * (a quota, a refusal: the plan's own policies then stand alone, and the next pass writes no
+ * bridge), and a bridge left by a crash is deleted by the next reconcile. Its tenant is not
+ * Ready while it exists.
  */
-import { POLICY_NAMES, POLICY_PREFIX } from '../api/constants.js';
+import { POLICY_NAMES, POLICY_PREFIX, POLICY_ROLE_LABEL } from '../api/constants.js';
 import type { NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule } from '../api/k8s.js';
 import { effectivePolicyTypes } from '../evaluator/index.js';
 import type { Policy } from './reconcile.js';
@@ -41,6 +43,7 @@ export function onboardingBridge(desired: readonly Policy[]): Policy | undefined
     if (types.includes('Egress')) egress.push(...(structuredClone(allow.spec.egress ?? []) as NetworkPolicyEgressRule[]));
   }
   const metadata = structuredClone(owner.metadata) as NetworkPolicy['metadata'];
+  metadata.labels = { ...metadata.labels, [POLICY_ROLE_LABEL]: 'onboarding' };
   const bridge: NetworkPolicy = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { ...metadata, name: ONBOARDING_BRIDGE }, spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'], ingress, egress } };
   return bridge;
 }

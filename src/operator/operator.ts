@@ -354,9 +354,11 @@ export class Operator {
 
   private trackWrites(writer: PolicyWriter): PolicyWriter {
     const note = (namespace: string, name: string, policy: Policy | null) => {
-      // The watch may have shown this write already: then the cache is as new or newer.
+      // The watch may have shown this write already: then the cache is as new or newer. A delete
+      // of a policy this replica created before the watch showed it must replace that create.
       const cached = this.policyIndex.get(namespace)?.get(name);
-      if (policy === null ? cached === undefined : cached?.metadata.resourceVersion === policy.metadata.resourceVersion) return;
+      const noted = this.overlay.get(namespace)?.has(name) ?? false;
+      if (policy === null ? cached === undefined && !noted : cached?.metadata.resourceVersion === policy.metadata.resourceVersion) return;
       let pending = this.overlay.get(namespace);
       if (!pending) this.overlay.set(namespace, (pending = new Map()));
       pending.set(name, { policy, at: performance.now() });

@@ -81,6 +81,8 @@ export class ReconcileMemory {
   readonly failures = new Map<string, string>();
   /** tenant -> digest of the last problems reported by Event. */
   readonly reported = new Map<string, string>();
+  /** Namespaces whose last reconcile found a planned name held by someone else's policy. */
+  readonly blockedIn = new Set<string>();
 }
 
 export interface NamespaceOutcome {
@@ -104,16 +106,15 @@ const digestOf = (p: Policy): string => canonicalJson([p.metadata.labels, p.meta
 
 const ownersOf = (p: Policy): TenantRef[] => tenantOwners(p).map((o) => ({ name: o.name, uid: o.uid }));
 
-/** The bridge, created; undefined when the plan needs none or a policy of that name exists (a leftover is pruned as stale). */
+/**
+ * The bridge, created; undefined when the plan needs none or it cannot be written (a policy of
+ * that name exists, a quota, a refusal): the plan is then written without it, as before
+ * bridges, and a failure that matters shows on the plan's own writes.
+ */
 async function createBridge(writer: PolicyWriter, desired: readonly Policy[]): Promise<Policy | undefined> {
   const bridge = onboardingBridge(desired);
   if (bridge === undefined) return undefined;
-  try {
-    return await writer.create(bridge);
-  } catch (error) {
-    if (isApiError(error, 409)) return undefined;
-    throw error;
-  }
+  return writer.create(bridge).catch(() => undefined);
 }
 
 /** Deny last when writing, first when pruning: see the module comment. */
@@ -128,14 +129,14 @@ export async function reconcileNamespace(namespace: string, ctx: NamespaceContex
   const live = policies.policiesIn(namespace);
   const outcome: NamespaceOutcome = { created: [], updated: [], driftCorrected: [], pruned: [], blocked: [] };
   // A namespace without any netfence policy is carried through its fencing by the bridge
-  // (onboarding.ts): written first, deleted once the deny is in place.
-  let bridge: Policy | undefined;
-  try {
-    bridge = live.size === 0 ? await createBridge(writer, desired) : undefined;
-  } catch (error) {
-    for (const owner of desired.flatMap(ownersOf)) memory.failures.set(owner.name, `${namespace}/${ONBOARDING_BRIDGE}: ${(error as Error).message}`);
-    throw error;
-  }
+  // (onboarding.ts): written first, deleted once the deny is in place, or as soon as a write
+  // fails (the next pass then goes without it). Not where the last pass found a name held by
+  // someone else's policy: that pass wrote nothing lasting, and a bridge each time would loop.
+  const bridge = live.size === 0 && !memory.blockedIn.has(namespace) ? await createBridge(writer, desired) : undefined;
+  const leftover = live.get(ONBOARDING_BRIDGE);
+  const dropBridges = async (): Promise<void> => {
+    for (const b of [bridge, leftover]) if (b && isNetfenceOwned(b)) await writer.remove(b).catch(() => undefined);
+  };
 
   for (const want of desired) {
     const key = `${namespace}/${want.metadata.name}`;
@@ -172,12 +173,15 @@ export async function reconcileNamespace(namespace: string, ctx: NamespaceContex
       (drift ? outcome.driftCorrected : outcome.updated).push(want.metadata.name);
     } catch (error) {
       for (const owner of ownersOf(want)) memory.failures.set(owner.name, `${key}: ${(error as Error).message}`);
+      await dropBridges();
       report(namespace, outcome, recorder, desired);
       throw error;
     }
   }
 
   if (bridge) await writer.remove(bridge);
+  if (outcome.blocked.length > 0) memory.blockedIn.add(namespace);
+  else memory.blockedIn.delete(namespace);
   const wanted = plan.desired.get(namespace);
   const stale = [...live.values()].filter((p) => !wanted?.has(p.metadata.name) && isNetfenceOwned(p)).sort(writeOrder).reverse();
   for (const policy of stale) {
@@ -247,8 +251,11 @@ export async function reconcileTenant(name: string, ctx: TenantContext): Promise
   let inPlace = 0;
   const planned: PlannedChange[] = [];
   const deletes: PlannedChange[] = [];
+  let bridges = 0;
   for (const [ns, wanted] of byNamespace) {
     const live = ctx.policies.policiesIn(ns);
+    // A bridge still there: the namespace is not fenced as planned yet (onboarding.ts).
+    if (live.has(ONBOARDING_BRIDGE) && result.mode !== 'Audit') bridges++;
     for (const want of wanted) {
       const current = live.get(want.metadata.name);
       if (current && policyMatches(current, want)) inPlace++;
@@ -276,8 +283,9 @@ export async function reconcileTenant(name: string, ctx: TenantContext): Promise
     cond(CONDITION.ready, false, REASON.namespaceConflict, `namespaces claimed by more than one tenant keep only deny policies: ${conflicts.join('; ')}`);
   } else if (result.mode === 'Audit') {
     cond(CONDITION.ready, true, REASON.audit, `Audit mode: no policy written; Enforce would make ${planned.length} changes`);
-  } else if (inPlace < total) {
-    cond(CONDITION.ready, false, failure ? REASON.applyFailed : REASON.progressing, `${inPlace} of ${total} policies in place${failure ? `; last failure: ${failure}` : ''}`);
+  } else if (inPlace < total || bridges > 0) {
+    const onboarding = bridges > 0 ? `; ${bridges} namespace${bridges === 1 ? '' : 's'} still onboarding` : '';
+    cond(CONDITION.ready, false, failure ? REASON.applyFailed : REASON.progressing, `${inPlace} of ${total} policies in place${onboarding}${failure ? `; last failure: ${failure}` : ''}`);
   } else {
     cond(CONDITION.ready, true, REASON.reconciled, `${total} policies in place in ${result.members.length} namespaces`);
   }

@@ -42,7 +42,7 @@ describeWithControlPlane('the operator through an API server outage', () => {
     const before = uniqueName('before');
     await admin.tenant(tenant, {});
     await admin.namespace(before, { [TENANT_LABEL]: tenant });
-    const placed = await admin.until(`${before} is onboarded`, () => admin.policies(before), (ps) => ps.length === BASE.length);
+    const placed = await admin.until(`${before} is onboarded`, () => admin.policies(before), (ps) => ps.map((p) => p.metadata.name).sort().join() === BASE.join());
     const uids = placed.map((p) => p.metadata.uid).sort();
     const expiredBefore = await metric(op.metricsPort, 'netfence_watch_restarts_total', ['reason="expired"']);
 
@@ -71,7 +71,7 @@ describeWithControlPlane('the operator through an API server outage', () => {
     const ns = uniqueName('relist-ns');
     await admin.tenant(tenant, {});
     await admin.namespace(ns, { [TENANT_LABEL]: tenant });
-    await admin.until(`${ns} is onboarded`, () => admin.policyNames(ns), (names) => names.length === BASE.length);
+    await admin.until(`${ns} is onboarded`, () => admin.policyNames(ns), (names) => names.join() === BASE.join());
     await plane.stopApiserver();
     await plane.startApiserver();
     await admin.deleteTenant(tenant);

@@ -61,7 +61,7 @@ describeWithControlPlane('the operator on a real API server', () => {
     const ns = uniqueName('prune-ns');
     await admin.tenant(tenant, {});
     await admin.namespace(ns, { [TENANT_LABEL]: tenant });
-    await admin.until(`${ns} is onboarded`, () => admin.policyNames(ns), (names) => names.length === BASE.length);
+    await admin.until(`${ns} is onboarded`, () => admin.policyNames(ns), (names) => names.join() === BASE.join());
     await admin.api.request({
       method: 'POST',
       path: `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`,
@@ -79,7 +79,7 @@ describeWithControlPlane('the operator on a real API server', () => {
     const ns = uniqueName('drift-ns');
     await admin.tenant(tenant, {});
     await admin.namespace(ns, { [TENANT_LABEL]: tenant });
-    const [before] = await admin.until(`${ns} is onboarded`, () => admin.policies(ns), (ps) => ps.length === BASE.length).then((ps) => ps.filter((p) => p.metadata.name === POLICY_NAMES.defaultDeny));
+    const [before] = await admin.until(`${ns} is onboarded`, () => admin.policies(ns), (ps) => ps.map((p) => p.metadata.name).sort().join() === BASE.join()).then((ps) => ps.filter((p) => p.metadata.name === POLICY_NAMES.defaultDeny));
     const path = `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies/${POLICY_NAMES.defaultDeny}`;
 
     // Narrow the deny to some pods: everything else in the namespace would be open.
@@ -108,7 +108,7 @@ describeWithControlPlane('the operator on a real API server', () => {
     await admin.tenant(a, { namespaces: [shared, own] });
     await admin.tenant(b, { namespaces: [shared] });
     await admin.until(`${shared} holds only the deny`, () => admin.policyNames(shared), (names) => names.join() === POLICY_NAMES.defaultDeny);
-    await admin.until(`${own} is onboarded`, () => admin.policyNames(own), (names) => names.length === BASE.length);
+    await admin.until(`${own} is onboarded`, () => admin.policyNames(own), (names) => names.join() === BASE.join());
     for (const name of [a, b]) {
       const t = await admin.until(`${name} reports the conflict`, () => admin.getTenant(name), (x) => condition(x, 'Conflict')?.status === 'True');
       expect(condition(t, 'Conflict')?.message).toContain(shared);
@@ -121,7 +121,7 @@ describeWithControlPlane('the operator on a real API server', () => {
 
     // The conflict resolved: the remaining claimant's policies come back.
     await admin.tenant(b, { namespaces: [uniqueName('elsewhere')] });
-    await admin.until(`${shared} is onboarded for ${a}`, () => admin.policyNames(shared), (names) => names.length === BASE.length);
+    await admin.until(`${shared} is onboarded for ${a}`, () => admin.policyNames(shared), (names) => names.join() === BASE.join());
   });
 
   test('writes nothing for an Audit tenant and lists in status what Enforce would create', async () => {
@@ -144,7 +144,7 @@ describeWithControlPlane('the operator on a real API server', () => {
     const namespaces = [uniqueName('gone-1'), uniqueName('gone-2')];
     await admin.tenant(tenant, { namespaces });
     for (const ns of namespaces) await admin.namespace(ns);
-    for (const ns of namespaces) await admin.until(`${ns} is onboarded`, () => admin.policyNames(ns), (names) => names.length === BASE.length);
+    for (const ns of namespaces) await admin.until(`${ns} is onboarded`, () => admin.policyNames(ns), (names) => names.join() === BASE.join());
     await admin.deleteTenant(tenant);
     for (const ns of namespaces) await admin.until(`${ns} is empty`, () => admin.policyNames(ns), (names) => names.length === 0);
   });
@@ -154,7 +154,7 @@ describeWithControlPlane('the operator on a real API server', () => {
     const ns = uniqueName('valid-ns');
     await admin.tenant(tenant, { namespaces: [ns] });
     await admin.namespace(ns);
-    await admin.until(`${ns} is onboarded`, () => admin.policyNames(ns), (names) => names.length === BASE.length);
+    await admin.until(`${ns} is onboarded`, () => admin.policyNames(ns), (names) => names.join() === BASE.join());
     const refusal = await admin.tenant(tenant, { namespaces: [ns], egress: { to: [{ cidr: '10.0.0.0/8', except: ['192.168.0.0/16'] }] } }).then(
       () => undefined,
       (error: unknown) => error,

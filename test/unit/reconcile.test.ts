@@ -6,6 +6,7 @@ import { defaultSettings } from '../../src/compiler/settings.js';
 import { deepFreeze } from '../../src/core/objects.js';
 import { Planner, type Plan } from '../../src/operator/planner.js';
 import { isNetfenceOwned, policyMatches } from '../../src/operator/policies.js';
+import { ApiError } from '../../src/kube/client.js';
 import { ReconcileMemory, reconcileNamespace, reconcileTenant, type TenantContext } from '../../src/operator/reconcile.js';
 import { memberNs, ns, pod } from '../fixtures/builders.js';
 import { buildEvaluator, formatEndpoint, parseEndpoint } from '../../src/evaluator/index.js';
@@ -149,7 +150,13 @@ describe('reconcileNamespace', () => {
 
   test('remembers a failed write for the tenant status and rethrows it', async () => {
     const { api, recorder, memory } = setup();
-    api.failNext = 503;
+    // The first write of the plan itself (the bridge before it does without on failure).
+    const create = api.create.bind(api);
+    let failed = false;
+    api.create = async (p) => {
+      if (p.metadata.name !== 'netfence-onboarding' && !failed) [failed, api.failNext] = [true, 503];
+      return create(p);
+    };
     await expect(reconcileNamespace('a1', { plan, policies: api, writer: api, recorder, memory })).rejects.toMatchObject({ status: 503, retryable: true });
     expect(memory.failures.get('team-a')).toMatch(/503/);
     await reconcileNamespace('a1', { plan, policies: api, writer: api, recorder, memory });
@@ -219,8 +226,11 @@ describe('reconcileNamespace: a namespace joins without a moment where an allowe
     api.create = async (p) => create(p).finally(snapshot);
     api.remove = async (p) => remove(p).finally(snapshot);
     const before = flows([...api.objects.values()]);
+    // The reference is the plan, not whatever the writes leave behind.
+    const planned = [...api.objects.values(), ...(plan.desired.get('s1')?.values() ?? [])] as NetworkPolicy[];
     await reconcileNamespace('s1', { plan, policies: api, writer: api, recorder, memory });
-    const final = flows([...api.objects.values()]);
+    expect([...api.objects.values()].map((p) => `${p.metadata.namespace}/${p.metadata.name}`).sort()).toEqual(planned.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).sort());
+    const final = flows(planned);
     expect(api.writes.filter((w) => w.includes('s1/'))[0]).toBe('create s1/netfence-onboarding');
     expect(states.length).toBeGreaterThan(4);
 
@@ -256,6 +266,57 @@ describe('reconcileNamespace: a namespace joins without a moment where an allowe
     const outcome = await reconcileNamespace('s1', { plan, policies: api, writer: api, recorder, memory });
     expect(api.writes).toEqual(['delete s1/netfence-onboarding']);
     expect(outcome.pruned).toEqual(['netfence-onboarding']);
+  });
+
+  test('a write of the plan that fails takes the bridge away, and the next pass writes the plan without one', async () => {
+    const plan = planOf({ tenants, namespaces, pods: podLabels });
+    const { api, recorder, memory } = setup();
+    const create = api.create.bind(api);
+    // A NetworkPolicy quota that the deny would exceed.
+    api.create = async (p) => {
+      if (p.metadata.name === 'netfence-default-deny' && api.objects.size >= (plan.desired.get('s1')?.size ?? 0)) throw new ApiError(403, 'Forbidden', 'exceeded quota', 'POST');
+      return create(p);
+    };
+    await expect(reconcileNamespace('s1', { plan, policies: api, writer: api, recorder, memory })).rejects.toMatchObject({ status: 403 });
+    expect(api.objects.has('s1/netfence-onboarding')).toBe(false);
+    expect(memory.failures.get('shop')).toMatch(/netfence-default-deny: exceeded quota/);
+    api.writes.length = 0;
+    await reconcileNamespace('s1', { plan, policies: api, writer: api, recorder, memory });
+    expect(api.writes).toEqual(['create s1/netfence-default-deny']);
+  });
+
+  test('a bridge that cannot be written is done without: the plan is written in its order', async () => {
+    const plan = planOf({ tenants, namespaces, pods: podLabels });
+    const { api, recorder, memory } = setup();
+    api.failNext = 403;
+    const outcome = await reconcileNamespace('s1', { plan, policies: api, writer: api, recorder, memory });
+    expect(api.writes.at(-1)).toBe('create s1/netfence-default-deny');
+    expect(outcome.created.sort()).toEqual([...(plan.desired.get('s1')?.keys() ?? [])].sort());
+  });
+
+  test('writes a bridge once, not on every pass, where a planned name is held by someone else', async () => {
+    const plan = planOf({ tenants, namespaces, pods: podLabels });
+    const { api, recorder, memory } = setup();
+    for (const name of plan.desired.get('s1')?.keys() ?? []) api.seed(userPolicy('s1', name));
+    await reconcileNamespace('s1', { plan, policies: api, writer: api, recorder, memory });
+    expect(api.writes).toEqual(['create s1/netfence-onboarding', 'delete s1/netfence-onboarding']);
+    api.writes.length = 0;
+    const again = await reconcileNamespace('s1', { plan, policies: api, writer: api, recorder, memory });
+    expect(api.writes).toEqual([]);
+    expect(again.blocked.length).toBe(plan.desired.get('s1')?.size);
+  });
+
+  test('the bridge carries its own role label, and its tenant is not Ready while it exists', async () => {
+    const plan = planOf({ tenants, namespaces, pods: podLabels });
+    const { api, recorder, memory } = setup();
+    for (const namespace of ['s1', 's2']) await reconcileNamespace(namespace, { plan, policies: api, writer: api, recorder, memory });
+    const bridge = onboardingBridge([...(plan.desired.get('s1')?.values() ?? [])]);
+    expect(bridge?.metadata.labels?.['netfence.dev/role']).toBe('onboarding');
+    const ctx: TenantContext = { plan, tenants: { tenant: (n) => tenants.find((t) => t.metadata.name === n) }, policies: api, writer: new FakeStatusWriter(), recorder, memory, now: () => new Date() };
+    const ready = async () => (await reconcileTenant('shop', ctx)).status?.conditions?.find((c) => c.type === CONDITION.ready);
+    expect(await ready()).toMatchObject({ status: 'True' });
+    api.seed(structuredClone(bridge) as NetworkPolicy);
+    expect(await ready()).toMatchObject({ status: 'False', reason: REASON.progressing, message: expect.stringContaining('1 namespace still onboarding') });
   });
 
   test('needs no bridge where the plan holds the deny alone', () => {
