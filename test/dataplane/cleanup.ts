@@ -8,8 +8,8 @@
  * and the processes it started in the root namespace. Every process inside a recorded
  * namespace is found with `ip netns pids` and killed, whoever started it, then the namespace
  * is deleted (its veths, bridge, routes, iptables rules and ipsets go with it), then the
- * recorded root processes are killed, then the folder goes. A pid is only signalled while
- * /proc shows it still runs the recorded executable.
+ * recorded root processes are killed (with their process groups), then the folder goes. A pid
+ * is only signalled while /proc shows the start time recorded for it.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,8 +25,8 @@ export const RUN_TS = fileURLToPath(new URL('./support/run-ts.mjs', import.meta.
 export interface RootProcess {
   name: string;
   pid: number;
-  /** argv[0] as /proc/<pid>/cmdline shows it, checked before any signal. */
-  argv0: string;
+  /** Field 22 of /proc/<pid>/stat, the start time in clock ticks: it survives exec (unshare -> sh -> setpriv -> node), unlike argv[0], and tells a reused pid apart. */
+  startTime: string;
 }
 
 export interface DataplaneState {
@@ -53,13 +53,18 @@ export function writeState(state: DataplaneState): void {
   renameSync(`${path}.tmp`, path);
 }
 
-function stillRuns(record: RootProcess): boolean {
-  if (!isRunning(record.pid)) return false;
+/** The start time of a running pid, or undefined when it is gone. */
+export function startTimeOf(pid: number): string | undefined {
   try {
-    return readFileSync(`/proc/${record.pid}/cmdline`, 'utf8').split('\0')[0] === record.argv0;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+function stillRuns(record: RootProcess): boolean {
+  return isRunning(record.pid) && startTimeOf(record.pid) === record.startTime;
 }
 
 function kill(pid: number): void {

@@ -65,10 +65,15 @@ export interface StartOptions {
   log?: (line: string) => void;
 }
 
-/** `connected` reaches; a REJECT (`refused`) or a drop (`timed-out`) is a denial; anything else proves nothing. */
+/**
+ * `connected` reaches; `refused` is a denial: kube-router REJECTs every packet it denies, and
+ * the node never rate-limits the ICMP that says so (network.ts). It never drops one, so a
+ * timeout here is the harness's fault (a route, a neighbour), not a denial, and proves
+ * nothing, as `unreachable` and `broken` do. (The kind suite, on Calico, counts timeouts.)
+ */
 export function verdictOf(result: ProbeResult): 'allowed' | 'denied' | 'broken' {
   if (result.outcome === 'connected') return 'allowed';
-  if (result.outcome === 'refused' || result.outcome === 'timed-out') return 'denied';
+  if (result.outcome === 'refused') return 'denied';
   return 'broken';
 }
 

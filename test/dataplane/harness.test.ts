@@ -112,11 +112,11 @@ describe('a dataplane whose owner is killed', () => {
       createInterface({ input: child.stdout! }).once('line', resolve);
       child.once('exit', (code) => reject(new Error(`the child exited ${code} before it was ready`)));
     });
-    const made = JSON.parse(line) as { dir: string; namespaces: string[]; agentPids: number[]; rootPid: number; reached: string };
+    const made = JSON.parse(line) as { dir: string; namespaces: string[]; agentPids: number[]; rootPid: number; chainedPid: number; reached: string };
     expect(made.reached).toBe('connected');
     const listed = (): string => spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
     for (const name of made.namespaces) expect(listed()).toContain(name);
-    expect([...made.agentPids, made.rootPid].every(alive)).toBe(true);
+    expect([...made.agentPids, made.rootPid, made.chainedPid].every(alive)).toBe(true);
 
     child.kill('SIGKILL');
     const started = Date.now();
@@ -124,6 +124,6 @@ describe('a dataplane whose owner is killed', () => {
     process.stderr.write(`[dataplane] harness: cleaned up ${Date.now() - started} ms after the owner's SIGKILL\n`);
     for (const name of made.namespaces) expect(listed()).not.toContain(name);
     expect(existsSync(made.dir)).toBe(false);
-    expect([...made.agentPids, made.rootPid].filter(alive)).toEqual([]);
+    expect([...made.agentPids, made.rootPid, made.chainedPid].filter(alive)).toEqual([]);
   }, 30_000);
 });

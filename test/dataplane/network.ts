@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { CLEANUP_SCRIPT, RUN_TS, cleanUp, pidsIn, removeNamespaces, writeState, type DataplaneState } from './cleanup.js';
+import { CLEANUP_SCRIPT, RUN_TS, cleanUp, startTimeOf, pidsIn, removeNamespaces, writeState, type DataplaneState } from './cleanup.js';
 
 /** Pods get addresses in POD_CIDR; the node's address is the bridge's and its InternalIP. */
 export const POD_CIDR = '10.0.0.0/16';
@@ -204,8 +204,9 @@ export class Network {
 
   /** Records a process of the root namespace, for cleanup after a crash. */
   recordProcess(name: string, child: ChildProcess): void {
-    if (child.pid === undefined) return;
-    this.state.processes.push({ name, pid: child.pid, argv0: child.spawnargs[0] ?? '' });
+    const startTime = child.pid === undefined ? undefined : startTimeOf(child.pid);
+    if (child.pid === undefined || startTime === undefined) return;
+    this.state.processes.push({ name, pid: child.pid, startTime });
     writeState(this.state);
   }
 
@@ -227,8 +228,10 @@ export class Network {
     ip(['addr', 'add', `${NODE_IP}/${POD_PREFIX_LENGTH}`, 'dev', 'nf0'], node);
     ip(['link', 'set', 'nf0', 'up'], node);
     // A router whose bridged traffic meets iptables (kube-router's physdev rules expect it),
-    // and whose REJECTs are never rate limited into silence (about 3 in 10 would time out).
-    inNetns(node, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.bridge.bridge-nf-call-iptables=1', 'net.ipv4.icmp_ratelimit=0']);
+    // and whose REJECTs are never rate limited into silence: per destination (about 3 in 10
+    // rapid ones would time out) nor all together (a burst of 50 by default, which probes run
+    // at once exceed).
+    inNetns(node, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.bridge.bridge-nf-call-iptables=1', 'net.ipv4.icmp_ratelimit=0', 'net.ipv4.icmp_msgs_per_sec=1000000', 'net.ipv4.icmp_msgs_burst=1000000']);
   }
 
   private makeOutside(): void {

@@ -6,8 +6,7 @@
  * identity config/rbac binds.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
@@ -33,7 +32,7 @@ export interface DataplaneCluster {
   plane: ControlPlane;
   admin: World;
   dataplane: Dataplane;
-  /** A folder for this suite's files, readable by uid 65532. */
+  /** A folder for this suite's files, readable by uid 65532, inside the dataplane's (which goes with it). */
   dir: string;
   /** kubectl with the admin identity, from the repository root. */
   kubectl(args: readonly string[], input?: string): string;
@@ -44,8 +43,6 @@ export async function startCluster(log: (line: string) => void = (line) => proce
   if (!kubeRouter) throw new Error(`${DATAPLANE_KUBE_ROUTER_ENV} is not set: run the suites with jest.dataplane.config.js`);
   const started = await privateControlPlane();
   const plane = started.plane;
-  const dir = mkdtempSync(join(tmpdir(), 'netfence-dataplane-suite-'));
-  chmodSync(dir, 0o755);
   const run = (args: readonly string[], input?: string): string => {
     const result = kubectl(started.binaries, plane.adminKubeconfig, args, input);
     if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr}`);
@@ -57,10 +54,13 @@ export async function startCluster(log: (line: string) => void = (line) => proce
     run(['apply', '--server-side', '-k', 'config/rbac']);
     run(['wait', '--for=condition=Established', '--timeout=30s', 'crd/tenantisolations.netfence.dev']);
     const dataplane = await Dataplane.start({ kubeRouter, admin: started.world.admin, adminKubeconfigFile: plane.adminKubeconfig, server: serverOf(plane), log });
+    // Inside the dataplane's folder, so that its watchdog removes it too; uid 65532 reads it.
+    const dir = join(dataplane.network.dir, 'suite');
+    mkdirSync(dir, { mode: 0o755 });
+    chmodSync(dataplane.network.dir, 0o755);
     return { started, plane, admin: started.admin, dataplane, dir, kubectl: run };
   } catch (error) {
     await plane.stop();
-    rmSync(dir, { recursive: true, force: true });
     throw error;
   }
 }
@@ -75,7 +75,6 @@ export async function stopCluster(cluster: DataplaneCluster | undefined): Promis
   if (!cluster) return;
   cluster.dataplane.stop();
   await cluster.plane.stop();
-  rmSync(cluster.dir, { recursive: true, force: true });
 }
 
 export interface ImageOperator {

@@ -49,7 +49,7 @@ export interface ContinuousProbe {
 }
 
 /** A denial is a REJECT here (refused at once); a drop would time out after this. */
-const PROBE_TIMEOUT_MS = 300;
+const PROBE_TIMEOUT_MS = 1000;
 const PAUSE_MS = 20;
 
 export function probeContinuously(dp: Dataplane, flow: Flow): ContinuousProbe {

@@ -116,7 +116,7 @@ async function probeRow(c: ProbeContext, r: Row): Promise<string | undefined> {
   const source = sourceOf(c, r.from);
   const host = hostOf(c, r.to);
   const options = optionsOf(r.from);
-  const onPackets = (r.expect === 'allowed' ? expectReaches(c.dataplane, source, r.proto, host, r.port, peerOf(c, r.to), options) : expectBlocked(c.dataplane, source, r.proto, host, r.port, options)).then(
+  const onPackets = (r.expect === 'allowed' ? expectReaches(c.dataplane, source, r.proto, host, r.port, peerOf(c, r.to), options) : expectBlocked(c.dataplane, source, r.proto, host, r.port, options, peerOf(c, r.to))).then(
     (result) => ({ observed: verdictOf(result), failure: undefined }),
     async (error: unknown) => ({ observed: verdictOf(await c.dataplane.probe(source, r.proto, host, r.port, options)), failure: (error as Error).message }),
   );

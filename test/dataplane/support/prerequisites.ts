@@ -8,20 +8,20 @@ import { isCi } from '../../integration/support/env.js';
 import { imageToolsMissing } from '../../integration/support/image.js';
 import { DATAPLANE_SKIP_ENV } from './env.js';
 
-const TOOLS = ['ip', 'iptables', 'ipset', 'socat'];
+const TOOLS = ['ip', 'iptables', 'ipset', 'socat', 'sysctl'];
 
 /** The first of `tools` not on PATH, said as the reason to skip. */
 export function missingTool(tools: readonly string[] = TOOLS): string | undefined {
   const absent = tools.find((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
-  return absent === undefined ? undefined : `no ${absent} on PATH (Debian: apt-get install iproute2 iptables ipset socat util-linux)`;
+  return absent === undefined ? undefined : `no ${absent} on PATH (Debian: apt-get install iproute2 iptables ipset socat procps util-linux)`;
 }
 
 /** Why this machine cannot run the dataplane, or undefined when it can. */
 export function missing(): string | undefined {
   const why = imageToolsMissing() ?? missingTool();
   if (why) return why;
-  const probe = spawnSync('unshare', ['--net', 'sh', '-c', 'ip link add nfprobe0 type bridge && iptables -S >/dev/null && ipset list >/dev/null'], { encoding: 'utf8' });
-  if (probe.status !== 0) return `this machine cannot make a network namespace with a bridge, iptables and ipset: ${probe.stderr.trim()}`;
+  const probe = spawnSync('unshare', ['--net', 'sh', '-c', 'ip link add nfprobe0 type bridge && sysctl -q -w net.bridge.bridge-nf-call-iptables=1 && iptables -S >/dev/null && ipset list >/dev/null'], { encoding: 'utf8' });
+  if (probe.status !== 0) return `this machine cannot make a network namespace with a bridge, br_netfilter, iptables and ipset: ${probe.stderr.trim()}`;
   return undefined;
 }
 

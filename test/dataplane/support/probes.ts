@@ -4,9 +4,9 @@
  * that is down, or a probe that cannot run, fails the assertion instead of passing it.
  *
  * kube-router REJECTs what it denies (ICMP port unreachable: `refused` at once) where Calico
- * drops (`timed-out`); both are denials here. The listener is known to be bound (the agent
- * reports ready only then, and the control connects), so a refusal comes from the firewall.
- * `unreachable` and `broken` prove nothing and fail every assertion.
+ * drops; only a refusal is a denial here (see verdictOf). The listener is known to be bound
+ * (the agent reports ready only then, and the control reaches it), so a refusal comes from the
+ * firewall. A timeout, `unreachable` and `broken` prove nothing and fail every assertion.
  */
 import { verdictOf, type Dataplane, type DataplanePod } from '../dataplane.js';
 import type { Agent, ProbeOptions, Proto, ProbeResult } from '../network.js';
@@ -24,11 +24,16 @@ export async function expectReaches(dp: Dataplane, from: Source, proto: Proto, h
   return result;
 }
 
-/** One fresh probe that must be denied, and the control from the node that must reach the same listener. */
-export async function expectBlocked(dp: Dataplane, from: Source, proto: Proto, host: string, port: number, options?: ProbeOptions): Promise<ProbeResult> {
+/**
+ * One fresh probe that must be denied, and the control from the node that must reach the same
+ * listener (`listener`, the name its agent answers with, when given).
+ */
+export async function expectBlocked(dp: Dataplane, from: Source, proto: Proto, host: string, port: number, options?: ProbeOptions, listener?: string): Promise<ProbeResult> {
   const result = await dp.probe(from, proto, host, port, options);
   if (verdictOf(result) !== 'denied') throw new Error(`${describeSource(from, options)} -> ${proto} ${host}:${port}: expected a denial, got ${JSON.stringify(result)}`);
   const control = await dp.probe(dp.nodeAgent, proto, host, port);
-  if (control.outcome !== 'connected') throw new Error(`control node -> ${proto} ${host}:${port} did not connect (${JSON.stringify(control)}): the denial proves nothing`);
+  if (control.outcome !== 'connected' || (listener !== undefined && control.peer !== listener)) {
+    throw new Error(`control node -> ${proto} ${host}:${port} did not reach ${listener ?? 'a listener'} (${JSON.stringify(control)}): the denial proves nothing`);
+  }
   return result;
 }

@@ -37,7 +37,7 @@ import type { IPBlock, Namespace, NetworkPolicy, Protocol } from '../../../src/a
 import { cidrContains, cidrContainsIP, cidrsOverlap, parseCidr, parseIP, type Cidr } from '../../../src/core/cidr.js';
 import { resourcePath, RESOURCES } from '../../../src/kube/client.js';
 import { parseEndpoint, type Endpoint } from '../../../src/evaluator/endpoint.js';
-import type { DataplanePod, PodSpec } from '../dataplane.js';
+import { verdictOf, type DataplanePod, type PodSpec } from '../dataplane.js';
 import { POD_CIDR, type Agent, type ProbeOptions, type ProbeResult, type Proto } from '../network.js';
 import { REPO_ROOT, type DataplaneCluster } from './cluster.js';
 import { explainLive, type Verdict } from './predict.js';
@@ -424,7 +424,7 @@ export class CaseStage {
   private async packets(route: Route, timeoutMs: number): Promise<{ packets: Packets; result: ProbeResult }> {
     const result = await route.source.probe(route.proto, route.host, route.port, { ...route.options, timeoutMs });
     if (result.outcome === 'connected') return { packets: result.peer === route.peer ? 'allowed' : 'broken', result };
-    if (result.outcome === 'refused' || result.outcome === 'timed-out') return { packets: 'denied', result };
+    if (verdictOf(result) === 'denied') return { packets: 'denied', result };
     return { packets: 'broken', result };
   }
 
