@@ -59,6 +59,13 @@ describeDataplane('the dataplane harness', () => {
     await stopCluster(cluster);
   }, 60_000);
 
+  /** Both directions of every pod in `harness` denied (idempotent: server-side apply). */
+  const denyAll = (): void =>
+    void cluster!.kubectl(
+      ['apply', '--server-side', '-f', '-'],
+      JSON.stringify({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'deny-all', namespace: 'harness' }, spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] } }),
+    );
+
   test('adds nothing to the root network namespace', () => {
     expect(cluster!.dataplane.network.state.namespaces.length).toBeGreaterThanOrEqual(4);
     expect(rootNetworkState()).toBe(before);
@@ -73,10 +80,7 @@ describeDataplane('the dataplane harness', () => {
   test("kube-router REJECTs a denial (refused at once), while the node still reaches the pod, and a pod's traffic to its own address is never filtered", async () => {
     const dp = cluster!.dataplane;
     await expectReaches(dp, b, 'tcp', a.ip, 80, 'harness/a');
-    cluster!.kubectl(
-      ['apply', '--server-side', '-f', '-'],
-      JSON.stringify({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'deny-all', namespace: 'harness' }, spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] } }),
-    );
+    denyAll();
     const ms = await dp.until('denied', b, 'tcp', a.ip, 80);
     process.stderr.write(`[dataplane] harness: a deny-all enforced ${ms} ms after kubectl apply returned\n`);
     for (const proto of ['tcp', 'udp'] as const) {
@@ -92,7 +96,8 @@ describeDataplane('the dataplane harness', () => {
     const dp = cluster!.dataplane;
     const listener = await Agent.start(dp.network.nodeNetns, 'node-listener', [{ proto: 'tcp', host: NODE_IP, port: 9999 }]);
     try {
-      // The deny-all of the test before holds egress too.
+      denyAll();
+      await dp.until('denied', b, 'tcp', a.ip, 80);
       const fromPod = await dp.probe(a, 'tcp', NODE_IP, 9999);
       expect(verdictOf(fromPod)).toBe('denied');
       await expectReaches(dp, dp.nodeAgent, 'tcp', NODE_IP, 9999, 'node-listener');
