@@ -148,14 +148,8 @@ export async function explain(argv: readonly string[], io: CliIO): Promise<numbe
     const owner = podWithAddress(scene, e.ip);
     if (owner !== undefined) lines.push(`note: ${e.ip} is the address of pod ${owner}; it is analysed here as an address outside the cluster`);
   }
-  // "A pod cannot block access to itself": whatever the sides above say, a pod reaches itself.
-  const self = from.kind === 'pod' && to.kind === 'pod' && from.namespace === to.namespace && from.name === to.name && fromClass.pods.some((p) => p.origin === 'pod' && p.name === from.name);
-  if (self) lines.push(`note: a pod's traffic to itself is always allowed (Kubernetes: a pod cannot block access to itself)`);
   let verdict: boolean;
-  if (self) {
-    if (probe === undefined) lines.push(`allowed on: ${PortSet.ALL.format()}`);
-    verdict = true;
-  } else if (probe === undefined) {
+  if (probe === undefined) {
     lines.push(`allowed on: ${allowed.format()}`);
     verdict = !allowed.isEmpty();
   } else if (toClass.pods.some((p) => p.origin === 'possible' && to.kind === 'pod' && p.name === to.name)) {

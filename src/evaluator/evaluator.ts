@@ -58,13 +58,7 @@ export interface SideVerdict {
 }
 
 export interface Verdict {
-  /** Both sides allow, or the connection is a pod's to itself (`self`). */
   allowed: boolean;
-  /**
-   * Set (true) when source and destination are the same pod: Kubernetes says "a pod cannot
-   * block access to itself", so such a connection is allowed whatever its sides say.
-   */
-  self?: true;
   /** The source's side. */
   egress: SideVerdict;
   /** The destination's side. */
@@ -280,7 +274,6 @@ export function buildEvaluator(model: ClusterModel): Evaluator {
         destination.kind === 'pod'
           ? side(destination.pod.ingressPolicies, (p) => p.ingress ?? [], source, destination, port, protocol)
           : openSide();
-      if (source === destination && source.kind === 'pod') return { allowed: true, self: true, egress, ingress };
       return { allowed: egress.allowed && ingress.allowed, egress, ingress };
     },
   };

@@ -366,30 +366,6 @@ describe('netfence explain exit status', () => {
     expect(run.code).toBe(1);
   });
 
-  test("allows a pod's traffic to itself whatever the policies say, and says why", async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'netfence-self-'));
-    const file = join(dir, 'cluster.yaml');
-    writeFileSync(
-      file,
-      [
-        'apiVersion: netfence.dev/v1alpha1\nkind: TenantIsolation\nmetadata: {name: t}\nspec: {namespaces: [quiet]}',
-        'apiVersion: v1\nkind: Namespace\nmetadata: {name: quiet}',
-        'apiVersion: v1\nkind: Namespace\nmetadata: {name: x}',
-        'apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: x, labels: {app: a}}\nspec: {containers: [{name: a, image: a}]}',
-        'apiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: x, labels: {app: b}}\nspec: {containers: [{name: b, image: b}]}',
-        'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: shut, namespace: x}\nspec: {podSelector: {matchLabels: {app: a}}, policyTypes: [Ingress, Egress]}',
-      ].join('\n---\n'),
-    );
-    const self = await runNetfence(['explain', '-f', file, 'x/a', 'x/a', '--port', '80']);
-    expect(self.stdout).toContain("note: a pod's traffic to itself is always allowed (Kubernetes: a pod cannot block access to itself)");
-    expect(self.stdout.trimEnd().split('\n').at(-1)).toBe('verdict: allowed');
-    expect(self.code).toBe(0);
-    const anyPort = await runNetfence(['explain', '-f', file, 'x/a', 'x/a']);
-    expect(anyPort.stdout).toContain('\nallowed on: any\n');
-    const other = await runNetfence(['explain', '-f', file, 'x/b', 'x/a', '--port', '80']);
-    expect({ code: other.code, last: other.stdout.trimEnd().split('\n').at(-1), note: other.stdout.includes('itself') }).toEqual({ code: 1, last: 'verdict: denied', note: false });
-  });
-
   test('exits 2 on bad input, with nothing on standard output', async () => {
     const run = await runNetfence(['explain', '-f', TWO_TENANTS, 'acme-web/nope', 'globex-api/api']);
     expect(run.code).toBe(2);

@@ -542,14 +542,6 @@ describe('verdicts explain themselves', () => {
     expect(v.allowed).toBe(true);
   });
 
-  test("a pod's traffic to itself is allowed whatever its sides say, and marked self; another pod's is judged", () => {
-    const self = evaluator.evaluate(parseEndpoint('prod/web'), parseEndpoint('prod/web'), 5432, 'TCP');
-    expect(self).toMatchObject({ allowed: true, self: true, egress: { allowed: false }, ingress: { allowed: false } });
-    const other = evaluator.evaluate(parseEndpoint('prod/db'), parseEndpoint('prod/web'), 5432, 'TCP');
-    expect(other.allowed).toBe(false);
-    expect('self' in other).toBe(false);
-  });
-
   test('returned lists belong to the caller and do not change later verdicts', () => {
     const first = evaluator.evaluate(parseEndpoint('dev/client'), parseEndpoint('prod/web'), 80, 'TCP');
     first.ingress.selecting.length = 0;
