@@ -4,8 +4,8 @@
  * A NetworkPolicy isolates the pods it selects for its policyTypes as soon as it exists, so
  * the first allow written into an unfenced namespace cuts every flow it does not list:
  * `netfence-allow-dns` alone (Egress, every pod) leaves the pods DNS and nothing else until
- * the other allows land. Measured on kube-router (test/dataplane/lifecycle.test.ts): 100-190
- * ms of refused connections between two pods of a joining namespace.
+ * the other allows land. Measured on kube-router (test/dataplane/lifecycle.test.ts) before
+ * the bridge: 100-190 ms of refused connections between two pods of a joining namespace.
  *
  * So a namespace with no netfence policy at all gets one more policy first, the bridge:
  * every pod, Ingress and Egress, holding every rule of every allow the plan wants there.
