@@ -6,7 +6,7 @@
  * taken from a real bug.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -82,17 +82,22 @@ describe('netfence --version through the launcher', () => {
 
   test('prints it too from a tree laid out as scripts/image-root.sh lays out /app', () => {
     // The image's /app: package.json, bin/, dist/src/ and the production node_modules.
-    const app = join(mkdtempSync(join(tmpdir(), 'netfence-app-')), 'app');
-    mkdirSync(join(app, 'dist'), { recursive: true });
-    cpSync(join(ROOT, 'package.json'), join(app, 'package.json'));
-    cpSync(join(ROOT, 'bin'), join(app, 'bin'), { recursive: true });
-    cpSync(join(ROOT, 'dist', 'src'), join(app, 'dist', 'src'), { recursive: true });
-    symlinkSync(resolve(ROOT, 'node_modules'), join(app, 'node_modules'));
-    const script = readFileSync(join(ROOT, 'scripts', 'image-root.sh'), 'utf8');
-    expect(script).toContain('cp package.json package-lock.json "$app/"');
-    expect(script).toContain('cp -R dist/src "$app/dist/src"');
-    const r = spawnSync(process.execPath, [join(app, 'bin', 'netfence.js'), '--version'], { cwd: tmpdir(), encoding: 'utf8' });
-    expect({ code: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 0, stdout: `netfence ${VERSION}\n`, stderr: '' });
+    const dir = mkdtempSync(join(tmpdir(), 'netfence-app-'));
+    try {
+      const app = join(dir, 'app');
+      mkdirSync(join(app, 'dist'), { recursive: true });
+      cpSync(join(ROOT, 'package.json'), join(app, 'package.json'));
+      cpSync(join(ROOT, 'bin'), join(app, 'bin'), { recursive: true });
+      cpSync(join(ROOT, 'dist', 'src'), join(app, 'dist', 'src'), { recursive: true });
+      symlinkSync(resolve(ROOT, 'node_modules'), join(app, 'node_modules'));
+      const script = readFileSync(join(ROOT, 'scripts', 'image-root.sh'), 'utf8');
+      expect(script).toContain('cp package.json package-lock.json "$app/"');
+      expect(script).toContain('cp -R dist/src "$app/dist/src"');
+      const r = spawnSync(process.execPath, [join(app, 'bin', 'netfence.js'), '--version'], { cwd: tmpdir(), encoding: 'utf8' });
+      expect({ code: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 0, stdout: `netfence ${VERSION}\n`, stderr: '' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
