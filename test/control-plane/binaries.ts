@@ -178,13 +178,14 @@ function withoutCommentLines(text: string): string {
     .join('\n');
 }
 
-function findGo(env: NodeJS.ProcessEnv): string | undefined {
+/** `go` on PATH, else in GOROOT. */
+export function findGo(env: NodeJS.ProcessEnv): string | undefined {
   const onPath = (env['PATH'] ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'go'));
   const goroot = env['GOROOT'] ? [join(env['GOROOT'], 'bin', 'go')] : [];
   return [...onPath, ...goroot].find(isExecutable);
 }
 
-function goVersionOf(go: string): { text: string; minor: number } | undefined {
+export function goVersionOf(go: string): { text: string; minor: number } | undefined {
   const result = spawnSync(go, ['env', 'GOVERSION'], { encoding: 'utf8', env: { ...process.env, GOTOOLCHAIN: 'local' } });
   const text = result.stdout?.trim() ?? '';
   const match = /^go1\.(\d+)/.exec(text);

@@ -11,11 +11,12 @@
  * Only the firewall runs (`--run-firewall`); the BGP router and the service proxy, where its
  * known advisories are, stay off.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { findGo, goVersionOf } from '../control-plane/binaries.js';
 import { withLock } from '../control-plane/lock.js';
 
 export const KUBE_ROUTER_MODULE = 'github.com/cloudnativelabs/kube-router/v2';
@@ -25,11 +26,6 @@ export const KUBE_ROUTER_ENV = 'NETFENCE_KUBE_ROUTER';
 export const HOW_TO_PROVIDE_KUBE_ROUTER = `put Go (>= 1.22) on PATH, or set ${KUBE_ROUTER_ENV} to a kube-router ${KUBE_ROUTER_VERSION} binary`;
 
 export type KubeRouterBinary = { path: string; origin: string } | { unavailable: string };
-
-function findGo(env: NodeJS.ProcessEnv): string | undefined {
-  const dirs = [...(env['PATH'] ?? '').split(delimiter).filter(Boolean), '/usr/local/go/bin'];
-  return dirs.map((dir) => join(dir, 'go')).find((path) => existsSync(path));
-}
 
 export function kubeRouterCacheDir(env: NodeJS.ProcessEnv, goVersion: string): string {
   const base = env['XDG_CACHE_HOME'] || join(env['HOME'] || homedir(), '.cache');
@@ -41,7 +37,7 @@ export async function provideKubeRouter(log: (line: string) => void, env: NodeJS
   if (given) return existsSync(given) ? { path: given, origin: `${KUBE_ROUTER_ENV}=${given}` } : { unavailable: `${KUBE_ROUTER_ENV}=${given} does not exist` };
   const go = findGo(env);
   if (!go) return { unavailable: `no cached kube-router and no go on PATH` };
-  const version = spawnSync(go, ['env', 'GOVERSION'], { encoding: 'utf8', env: { ...env, GOTOOLCHAIN: 'local' } }).stdout?.trim();
+  const version = goVersionOf(go)?.text;
   if (!version) return { unavailable: `${go} does not run` };
   const dir = kubeRouterCacheDir(env, version);
   const binary = join(dir, 'kube-router');

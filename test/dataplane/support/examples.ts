@@ -22,7 +22,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { readManifestFolder } from '../../e2e/support/cluster.js';
 import { verdictOf, type Dataplane, type DataplanePod, type PodPort, type PodSpec } from '../dataplane.js';
 import type { Agent, ProbeOptions, Proto } from '../network.js';
-import { readManifests } from './cluster.js';
+import { readManifests } from '../../integration/support/cluster.js';
 import { explainLive, type Verdict } from './predict.js';
 import { expectBlocked, expectReaches, type Source } from './probes.js';
 
