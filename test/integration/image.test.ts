@@ -21,7 +21,7 @@ import { freePorts, type ControlPlane } from '../control-plane/control-plane.js'
 import { describeWithControlPlane, eventually, REPO_ROOT } from './support/cluster.js';
 import { isCi } from './support/env.js';
 import { kubectl, privateControlPlane, type PrivatePlane } from './support/identities.js';
-import { asImageWould, imageToolsMissing } from './support/image.js';
+import { asImageWould, imageRunCommand, imageToolsMissing } from './support/image.js';
 
 const why = imageToolsMissing();
 if (why && isCi()) throw new Error(`CI=true and the image rehearsal cannot run: ${why}`);
@@ -104,10 +104,7 @@ describeRehearsal('the image, rehearsed: scripts/image-root.sh as uid 65532 on a
       if (applied.code !== 0) throw new Error(`kubectl apply -k ${folder}: ${applied.stderr}`);
     }
     const [health = 0, metrics = 0] = await freePorts(2);
-    const [command, args] = asImageWould(
-      [process.execPath, join(app, 'bin', 'netfence.js'), 'run', '--kubeconfig', kubeconfig, '--bind-address', '127.0.0.1', '--health-port', String(health), '--metrics-port', String(metrics)],
-      { NODE_ENV: 'production', POD_NAME: 'image-rehearsal', POD_NAMESPACE: 'netfence-system', NODE_OPTIONS: '--max-old-space-size=160 --max-semi-space-size=4' },
-    );
+    const [command, args] = imageRunCommand({ app, kubeconfig, health, metrics, identity: 'image-rehearsal' });
     operator = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     operator.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => operator?.once('exit', (code) => resolve(code)));

@@ -9,12 +9,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseAllDocuments } from 'yaml';
-import { readFileSync } from 'node:fs';
-import type { KubernetesObject } from '@kubernetes/client-node';
 import { freePorts, type ControlPlane } from '../../control-plane/control-plane.js';
 import { kubectl, privateControlPlane, type PrivatePlane } from '../../integration/support/identities.js';
-import { asImageWould } from '../../integration/support/image.js';
+import { imageRunCommand } from '../../integration/support/image.js';
 import { REPO_ROOT } from '../../integration/support/cluster.js';
 import type { World } from '../../integration/support/operator.js';
 import { Dataplane } from '../dataplane.js';
@@ -100,10 +97,7 @@ export async function startImageOperator(cluster: DataplaneCluster, identity: st
   copyFileSync(cluster.plane.operatorKubeconfig, kubeconfig);
   chmodSync(kubeconfig, 0o644);
   const [health = 0, metrics = 0] = await freePorts(2);
-  const [command, args] = asImageWould(
-    [process.execPath, join(image, 'app', 'bin', 'netfence.js'), 'run', '--kubeconfig', kubeconfig, '--bind-address', '127.0.0.1', '--health-port', String(health), '--metrics-port', String(metrics), ...flags],
-    { NODE_ENV: 'production', POD_NAME: identity, POD_NAMESPACE: OPERATOR_NAMESPACE, NODE_OPTIONS: '--max-old-space-size=160 --max-semi-space-size=4' },
-  );
+  const [command, args] = imageRunCommand({ app: join(image, 'app'), kubeconfig, health, metrics, identity, flags });
   const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   cluster.dataplane.network.recordProcess(`netfence run (${identity})`, child);
   let stderr = '';
@@ -129,11 +123,4 @@ export async function startImageOperator(cluster: DataplaneCluster, identity: st
       return exited;
     },
   };
-}
-
-/** The objects of a manifest file of the repository, as `kubectl apply -f` reads them. */
-export function readManifests(relativePath: string): KubernetesObject[] {
-  return parseAllDocuments(readFileSync(join(REPO_ROOT, relativePath), 'utf8'))
-    .map((d) => d.toJS() as KubernetesObject | null)
-    .filter((o): o is KubernetesObject => o !== null);
 }

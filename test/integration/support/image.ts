@@ -6,6 +6,12 @@
  * dataplane suite. Needs root, `unshare`, `setpriv` and `mount`.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+
+const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 export const IMAGE_USER = '65532';
 
@@ -34,3 +40,31 @@ export function asImageWould(argv: readonly string[], env: Record<string, string
 }
 
 const quote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
+
+/** NODE_OPTIONS as config/manager's Deployment sets them (the heap cap), read from there. */
+export function deploymentNodeOptions(): string {
+  type Env = { name: string; value?: string }[];
+  const manifest = parse(readFileSync(join(REPO_ROOT, 'config', 'manager', 'manager.yaml'), 'utf8')) as { spec: { template: { spec: { containers: { env?: Env }[] } } } };
+  const value = manifest.spec.template.spec.containers.flatMap((c) => c.env ?? []).find((e) => e.name === 'NODE_OPTIONS')?.value;
+  if (value === undefined) throw new Error('config/manager/manager.yaml sets no NODE_OPTIONS');
+  return value;
+}
+
+export interface ImageRun {
+  /** The image tree's /app. */
+  app: string;
+  kubeconfig: string;
+  health: number;
+  metrics: number;
+  /** POD_NAME, the replica's identity. */
+  identity: string;
+  flags?: readonly string[];
+}
+
+/** `netfence run` from the image tree as the Deployment starts it: its env (POD_NAME, POD_NAMESPACE, NODE_OPTIONS) and HTTP on loopback. */
+export function imageRunCommand(run: ImageRun): [string, string[]] {
+  return asImageWould(
+    [process.execPath, join(run.app, 'bin', 'netfence.js'), 'run', '--kubeconfig', run.kubeconfig, '--bind-address', '127.0.0.1', '--health-port', String(run.health), '--metrics-port', String(run.metrics), ...(run.flags ?? [])],
+    { NODE_ENV: 'production', POD_NAME: run.identity, POD_NAMESPACE: 'netfence-system', NODE_OPTIONS: deploymentNodeOptions() },
+  );
+}
