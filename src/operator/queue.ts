@@ -6,7 +6,10 @@
  * - A key waiting to be processed is queued once, however often it is added.
  * - A key is never processed by two workers at once: adding it while it is in flight marks it
  *   dirty, and it runs again once the current run has ended.
- * - At most `concurrency` keys are processed at the same time, in the order they were added.
+ * - At most `concurrency` keys are processed at the same time, in the order they were added,
+ *   except that keys added as urgent (a namespace without its deny) go before all others, in
+ *   their own order, and no other key is handed out while an urgent one waits or runs (the
+ *   urgent work gets the process to itself); adding a waiting key as urgent moves it up.
  * - A retryable failure re-adds the key after max(per-key backoff, global bucket delay): the
  *   per-key delay doubles from `baseDelayMs` up to `maxDelayMs`; the token bucket (`qps`,
  *   `burst`) is shared by all keys. First-time adds and `requeueAfter` are not throttled.
@@ -14,7 +17,7 @@
  * - `shutDown()` hands out no more keys, drops waiting and delayed ones, and resolves once
  *   in-flight work has finished; it aborts the workers' signal only when asked to.
  * Assumes: workers are level-based, so running a key once for several adds is enough.
- * Leaves out: ordering between different keys beyond FIFO, persistence across restarts.
+ * Leaves out: ordering between different keys beyond the two FIFO lanes, persistence across restarts.
  */
 import { isRetryable } from './errors.js';
 
@@ -81,11 +84,16 @@ class TokenBucket {
 export class WorkQueue<K extends string> {
   private readonly options: Required<Omit<WorkQueueOptions<K>, 'onResult'>> & Pick<WorkQueueOptions<K>, 'onResult'>;
   private readonly bucket: TokenBucket;
-  /** Keys ready to be handed out, in order. */
+  /** Keys ready to be handed out, in order: the urgent lane first. */
   private readonly ready: K[] = [];
+  private readonly readyUrgent: K[] = [];
+  /** Dirty keys that were added as urgent (waiting, or in flight and to run again). */
+  private readonly urgent = new Set<K>();
   /** Keys that must run (again): the ready ones and the in-flight ones added meanwhile. */
   private readonly dirty = new Set<K>();
   private readonly processing = new Set<K>();
+  /** In-flight keys that were handed out as urgent. */
+  private readonly processingUrgent = new Set<K>();
   private readonly delayed = new Map<K, { at: number; timer: NodeJS.Timeout }>();
   private readonly failures = new Map<K, number>();
   private readonly abort = new AbortController();
@@ -104,7 +112,7 @@ export class WorkQueue<K extends string> {
 
   /** Keys waiting to be handed out (delayed ones not counted). */
   get depth(): number {
-    return this.ready.length;
+    return this.ready.length + this.readyUrgent.length;
   }
 
   /** Keys scheduled by `addAfter` or a retry, not yet due. */
@@ -120,11 +128,24 @@ export class WorkQueue<K extends string> {
     return this.shuttingDown;
   }
 
-  add(key: K): void {
-    if (this.shuttingDown || this.dirty.has(key)) return;
+  /** Queues the key; `urgent` puts it before every key not added as urgent. */
+  add(key: K, urgent = false): void {
+    if (this.shuttingDown) return;
+    if (this.dirty.has(key)) {
+      if (!urgent || this.urgent.has(key)) return;
+      this.urgent.add(key);
+      const i = this.ready.indexOf(key);
+      if (i >= 0) {
+        this.ready.splice(i, 1);
+        this.readyUrgent.push(key);
+        this.pump();
+      }
+      return;
+    }
     this.dirty.add(key);
+    if (urgent) this.urgent.add(key);
     if (this.processing.has(key)) return;
-    this.ready.push(key);
+    (urgent ? this.readyUrgent : this.ready).push(key);
     this.pump();
   }
 
@@ -182,7 +203,9 @@ export class WorkQueue<K extends string> {
     for (const { timer } of this.delayed.values()) clearTimeout(timer);
     this.delayed.clear();
     this.ready.length = 0;
+    this.readyUrgent.length = 0;
     this.dirty.clear();
+    this.urgent.clear();
     if (options.abortInFlight) this.abort.abort(new Error('work queue shut down'));
     if (this.processing.size === 0) return;
     await new Promise<void>((resolve) => this.idle.push(resolve));
@@ -190,10 +213,14 @@ export class WorkQueue<K extends string> {
 
   private pump(): void {
     if (!this.started || this.shuttingDown) return;
-    while (this.processing.size < this.options.concurrency && this.ready.length > 0) {
-      const key = this.ready.shift()!;
+    while (this.processing.size < this.options.concurrency) {
+      const urgent = this.readyUrgent.length > 0;
+      if (!urgent && (this.ready.length === 0 || this.processingUrgent.size > 0)) break;
+      const key = (urgent ? this.readyUrgent : this.ready).shift()!;
       this.dirty.delete(key);
+      this.urgent.delete(key);
       this.processing.add(key);
+      if (urgent) this.processingUrgent.add(key);
       void this.process(key);
     }
   }
@@ -222,6 +249,7 @@ export class WorkQueue<K extends string> {
       }
     }
     this.processing.delete(key);
+    this.processingUrgent.delete(key);
     try {
       this.options.onResult?.(key, outcome, Date.now() - startedAt, failure);
     } catch {
@@ -231,7 +259,7 @@ export class WorkQueue<K extends string> {
       if (this.processing.size === 0) for (const resolve of this.idle.splice(0)) resolve();
       return;
     }
-    if (this.dirty.has(key)) this.ready.push(key);
+    if (this.dirty.has(key)) (this.urgent.has(key) ? this.readyUrgent : this.ready).push(key);
     this.pump();
   }
 }

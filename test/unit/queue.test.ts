@@ -48,6 +48,48 @@ afterEach(() => {
 });
 
 describe('WorkQueue', () => {
+  test('hands out urgent keys before all others, each lane in its own order; an urgent add moves a waiting key up', async () => {
+    const { queue, runs } = recordingQueue(() => undefined);
+    queue.add('a');
+    queue.add('b');
+    queue.add('c');
+    queue.add('u1', true);
+    queue.add('b', true);
+    queue.add('u2', true);
+    queue.add('u1');
+    expect(queue.depth).toBe(5);
+    queue.start();
+    await settle();
+    expect(runs.map((run) => run.key)).toEqual(['u1', 'b', 'u2', 'a', 'c']);
+  });
+
+  test('hands out no other key while an urgent one runs, even with workers free', async () => {
+    const gate = deferred();
+    const { queue, runs } = recordingQueue((key) => (key === 'u' ? gate.promise : undefined), { concurrency: 4 });
+    queue.start();
+    queue.add('u', true);
+    queue.add('a');
+    queue.add('b');
+    await settle();
+    expect(runs.map((run) => run.key)).toEqual(['u']);
+    gate.resolve();
+    await settle();
+    expect(runs.map((run) => run.key)).toEqual(['u', 'a', 'b']);
+  });
+
+  test('a key added as urgent while it runs runs again ahead of the keys waiting', async () => {
+    const gate = deferred();
+    const { queue, runs } = recordingQueue((key, attempt) => (key === 'x' && attempt === 1 ? gate.promise : undefined));
+    queue.start();
+    queue.add('x');
+    await settle();
+    queue.add('a');
+    queue.add('x', true);
+    gate.resolve();
+    await settle();
+    expect(runs.map((run) => run.key)).toEqual(['x', 'x', 'a']);
+  });
+
   test('runs a key added several times while it waits only once', async () => {
     const { queue, runs } = recordingQueue(() => undefined);
     queue.add('a');
