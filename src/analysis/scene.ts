@@ -3,7 +3,8 @@
  * in force, and the tenants' fences. Pure.
  *
  * - `planned` (offline, from manifests): the policies in the input plus those netfence would
- *   maintain, as the operator would leave them: a policy netfence owns (managed-by label and
+ *   maintain, and the namespaces with the member labels it would set, as the operator would
+ *   leave them: a policy netfence owns (managed-by label and
  *   a TenantIsolation owner) is replaced by the generated one of that name or pruned; any
  *   other policy stays, and where it holds a name netfence generates, it wins (the operator
  *   never takes it over).
@@ -16,7 +17,7 @@
  */
 import type { DeepReadonly, Namespace, NetworkPolicy, Pod } from '../api/k8s.js';
 import type { TenantIsolation } from '../api/types.js';
-import { compile, type CompileResult } from '../compiler/compile.js';
+import { compile, withMemberLabels, type CompileResult } from '../compiler/compile.js';
 import type { CompilerSettings } from '../compiler/settings.js';
 import { isNetfenceOwned } from '../operator/policies.js';
 import { buildEvaluator, type Evaluator } from '../evaluator/index.js';
@@ -87,14 +88,16 @@ function namedButMissing(input: SceneInput): Namespace[] {
 export function buildScene(input: SceneInput, mode: 'planned' | 'live'): Scene {
   const notes: string[] = [];
   const added = mode === 'planned' ? namedButMissing(input) : [];
-  const namespaces = added.length === 0 ? input.namespaces : [...input.namespaces, ...added];
+  const given = added.length === 0 ? input.namespaces : [...input.namespaces, ...added];
   const pods = [...input.pods, ...(input.workloads ?? [])];
   const compiled = compile({
     tenants: input.tenants,
-    namespaces,
+    namespaces: given,
     pods: pods.map((p) => ({ namespace: p.metadata.namespace, name: p.metadata.name, labels: p.metadata.labels ?? {} })),
     settings: input.settings,
   });
+  // Offline, the namespaces carry the member labels the operator would set; live, the labels they have.
+  const namespaces = mode === 'planned' ? withMemberLabels(given, compiled, input.settings) : given;
   const policies = mode === 'planned' ? plannedPolicies(input, compiled, notes) : [...input.policies];
   const fences = tenantFences(input.tenants, compiled, input.settings);
   const reach = buildReachability({ namespaces, pods, policies }, fences);

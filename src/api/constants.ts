@@ -18,8 +18,16 @@ export const TENANT_LABEL = `${GROUP}/tenant`;
 /** Prefix of the pod label that opts a pod into a named exposure: `netfence.dev/expose-<name>=true`. */
 export const EXPOSE_LABEL_PREFIX = `${GROUP}/expose-`;
 export const EXPOSE_LABEL_VALUE = 'true';
-/** Immutable namespace label set by the API server; the only label peers are resolved by. */
+/** Immutable namespace label set by the API server; peers named by namespace are resolved by it. */
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+/**
+ * Namespace label the operator keeps on every member namespace, valued with its tenant's name,
+ * and removes from every other namespace (setting `memberLabel`). Generated rules select a
+ * tenant's members by it, so a namespace joining costs no write to the others' policies. The
+ * admission guard lets only the operator (and cluster admins) write it; membership never
+ * follows it.
+ */
+export const MEMBER_LABEL = `${GROUP}/member`;
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'netfence';

@@ -24,6 +24,7 @@ export const SETTINGS_FLAGS: FlagSpec[] = [
   { name: 'dns-namespace', value: true },
   { name: 'dns-selector', value: true },
   { name: 'dns-port', value: true },
+  { name: 'member-label', value: true },
 ];
 
 export const SETTINGS_HELP = `Settings (as the operator is configured):
@@ -31,7 +32,10 @@ export const SETTINGS_HELP = `Settings (as the operator is configured):
   --exclude-namespace NS     another namespace that never joins by selector or label (repeatable)
   --dns-namespace NS         namespace of the cluster DNS pods (default kube-system)
   --dns-selector K=V[,K=V]   labels of the cluster DNS pods (default k8s-app=kube-dns)
-  --dns-port N               DNS port, allowed on UDP and TCP (default 53)`;
+  --dns-port N               DNS port, allowed on UDP and TCP (default 53)
+  --member-label on|off      select a tenant's namespaces by the label netfence.dev/member, which the
+                             operator sets and the admission guard protects (default on); off: by
+                             name, for clusters without the guard`;
 
 /**
  * The compiler settings of the flags, each value checked as the API server would check it
@@ -76,8 +80,10 @@ export function settingsFrom(args: ParsedArgs): CompilerSettings {
     if (!(n >= 1 && n <= 65535)) problems.push(`--dns-port: ${JSON.stringify(dnsPort)} is not a port number: digits only, from 1 to 65535`);
     dns.port = n;
   }
+  const memberLabel = one(args, 'member-label');
+  if (memberLabel !== undefined && memberLabel !== 'on' && memberLabel !== 'off') problems.push(`--member-label: ${JSON.stringify(memberLabel)} is not on or off`);
   if (problems.length > 0) throw new UsageError(problems.join('; '));
-  return { ...settings, dns };
+  return { ...settings, dns, memberLabel: memberLabel !== 'off' };
 }
 
 export function readInputs(args: ParsedArgs, io: CliIO): Inputs {

@@ -7,9 +7,12 @@
  *   keys, peers and ports come out sorted, so equal inputs give byte-equal YAML.
  * - Every member namespace of an Enforce tenant gets `netfence-default-deny` (P1), also when
  *   the tenant cannot be compiled or the namespace is claimed by several tenants (P6).
- * - Peers are resolved to namespace names and written as `kubernetes.io/metadata.name In
- *   [...]`; a peer that resolves to nothing is dropped, never written as an empty list
- *   (an empty `from`/`to` would mean "everyone").
+ * - A tenant's members (the same-tenant rules, `tenant` peers) are selected by
+ *   `netfence.dev/member=<tenant>` with `settings.memberLabel`, by name otherwise; the result's
+ *   `memberLabels` says which namespaces must carry that label (every member of every tenant,
+ *   nothing else). Other peers are resolved to namespace names and written as
+ *   `kubernetes.io/metadata.name In [...]`; a peer that resolves to nothing is dropped, never
+ *   written as an empty list (an empty `from`/`to` would mean "everyone").
  * - Cross-tenant traffic needs a rule on both sides: the sender's egress and the receiver's
  *   ingress (P2); the compiler writes only the side each tenant declares.
  * - Every CIDR allow excepts the cloud metadata endpoints it covers unless the peer sets
@@ -24,7 +27,8 @@
  *
  * Assumptions
  * - Namespace labels are those the API server stores; `kubernetes.io/metadata.name` is
- *   taken to equal the namespace name whatever the input says.
+ *   taken to equal the namespace name whatever the input says, and `netfence.dev/member` is
+ *   ignored (the operator's own output: membership never follows it).
  *
  * Caveats
  * - Membership by `namespaceSelector` or by the tenant label follows labels that whoever can
@@ -39,6 +43,7 @@ import {
   KIND,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
+  MEMBER_LABEL,
   NAMESPACE_NAME_LABEL,
   POLICY_NAMES,
   POLICY_ROLE_LABEL,
@@ -104,9 +109,20 @@ export interface TenantResult {
   policies: NetworkPolicy[];
 }
 
+/** A namespace that must carry `netfence.dev/member=<tenant>`. */
+export interface MemberLabel {
+  namespace: string;
+  tenant: string;
+}
+
 export interface CompileResult {
   /** What the operator writes: Enforce tenants' policies plus conflict denies. Sorted by namespace, name. */
   policies: NetworkPolicy[];
+  /**
+   * With `settings.memberLabel`: the namespaces that must carry MEMBER_LABEL and its value, sorted
+   * by namespace; every other namespace must not carry it. Empty without the setting.
+   */
+  memberLabels: MemberLabel[];
   /** One entry per tenant, sorted by name. */
   tenants: TenantResult[];
   /** Conflicted namespaces, sorted. */
@@ -132,10 +148,14 @@ function usesLabelMembership(t: Tenant): boolean {
   return spec.labelMembership ?? (spec.namespaces === undefined && spec.namespaceSelector === undefined);
 }
 
-/** Labels as the API server stores them: the immutable name label always present. */
+/** Labels as the API server stores them: the immutable name label always present; the member label, netfence's output, left out. */
 function labelsByNamespace(namespaces: ReadonlyMap<string, Ns>): NsLabels {
   const out = new Map<string, Record<string, string>>();
-  for (const [name, ns] of namespaces) out.set(name, { ...(ns.metadata.labels ?? {}), [NAMESPACE_NAME_LABEL]: name });
+  for (const [name, ns] of namespaces) {
+    const labels: Record<string, string> = { ...(ns.metadata.labels ?? {}), [NAMESPACE_NAME_LABEL]: name };
+    delete labels[MEMBER_LABEL];
+    out.set(name, labels);
+  }
   return out;
 }
 
@@ -213,6 +233,12 @@ function compilePorts(ports: readonly DeepReadonly<PortSpec>[] | undefined): Net
 interface Resolver {
   labels: NsLabels;
   membersOf: ReadonlyMap<string, readonly string[]>;
+  memberLabel: boolean;
+}
+
+/** The namespaces of a tenant's members: by the member label, or by name. */
+function membersSelector(tenant: string, members: readonly string[], byLabel: boolean): LabelSelector {
+  return byLabel ? { matchLabels: { [MEMBER_LABEL]: tenant } } : nameSelector(members);
 }
 
 /**
@@ -250,7 +276,7 @@ function resolvePeer(peer: DeepReadonly<Peer>, r: Resolver): NetworkPolicyPeer[]
     const members = r.membersOf.get(peer.tenant);
     if (members === undefined) return `peer tenant ${JSON.stringify(peer.tenant)} does not exist`;
     if (members.length === 0) return `peer tenant ${JSON.stringify(peer.tenant)} has no member namespaces`;
-    return withPods({ namespaceSelector: nameSelector(members) });
+    return withPods({ namespaceSelector: membersSelector(peer.tenant, members, r.memberLabel) });
   }
   if (peer.namespaces !== undefined) {
     const names = [...new Set(peer.namespaces)].sort(compareStrings);
@@ -356,12 +382,13 @@ function tenantTemplates(
 ): PolicyTemplate[] {
   const owners = [t];
   const out: PolicyTemplate[] = [denyTemplate(owners)];
+  const tenant = membersSelector(t.metadata.name, members, settings.memberLabel);
   out.push(
     template(POLICY_NAMES.sameTenant, 'same-tenant', owners, {
       podSelector: {},
       policyTypes: ['Ingress', 'Egress'],
-      ingress: [{ from: [{ namespaceSelector: nameSelector(members) }] }],
-      egress: [{ to: [{ namespaceSelector: nameSelector(members) }] }],
+      ingress: [{ from: [{ namespaceSelector: tenant }] }],
+      egress: [{ to: [{ namespaceSelector: tenant }] }],
     }),
   );
   if (t.spec?.egress?.dns !== false) {
@@ -453,7 +480,7 @@ export function compile(input: CompileInput): CompileResult {
       for (const o of owners) conflictsOf.get(o)?.push({ namespace: ns, tenants: [...owners] });
     }
   }
-  const resolver: Resolver = { labels, membersOf };
+  const resolver: Resolver = { labels, membersOf, memberLabel: input.settings.memberLabel };
   const podWarnings = exposureLabelWarnings(input.pods ?? [], tenantOfNamespace);
 
   const byNamespace = new Map<string, NetworkPolicy[]>();
@@ -500,6 +527,30 @@ export function compile(input: CompileInput): CompileResult {
   // Each namespace's policies come from one tenant's sorted templates or one conflict deny,
   // so visiting namespaces in sorted order yields policies sorted by namespace, then name.
   const written: NetworkPolicy[] = [];
-  for (const ns of namespaces.keys()) written.push(...(byNamespace.get(ns) ?? []));
-  return deepFreeze({ policies: written, tenants: results, conflicts });
+  const memberLabels: MemberLabel[] = [];
+  for (const ns of namespaces.keys()) {
+    written.push(...(byNamespace.get(ns) ?? []));
+    const tenant = tenantOfNamespace.get(ns);
+    if (input.settings.memberLabel && tenant !== undefined) memberLabels.push({ namespace: ns, tenant: tenant.metadata.name });
+  }
+  return deepFreeze({ policies: written, memberLabels, tenants: results, conflicts });
+}
+
+/**
+ * The namespaces as the operator leaves them: MEMBER_LABEL set where `result.memberLabels` says
+ * and removed everywhere else, other labels untouched; unchanged without `settings.memberLabel`.
+ * What the offline analysis reads, since generated rules select members by that label.
+ */
+export function withMemberLabels<N extends DeepReadonly<Namespace>>(namespaces: readonly N[], result: DeepReadonly<CompileResult>, settings: DeepReadonly<CompilerSettings>): N[] {
+  if (!settings.memberLabel) return [...namespaces];
+  const tenantOf = new Map(result.memberLabels.map((m) => [m.namespace, m.tenant]));
+  return namespaces.map((ns) => {
+    const labels = ns.metadata.labels ?? {};
+    const want = tenantOf.get(ns.metadata.name);
+    if (labels[MEMBER_LABEL] === want) return ns;
+    const next: Record<string, string> = { ...labels };
+    if (want === undefined) delete next[MEMBER_LABEL];
+    else next[MEMBER_LABEL] = want;
+    return { ...ns, metadata: { ...ns.metadata, labels: next } };
+  });
 }

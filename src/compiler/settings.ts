@@ -17,6 +17,13 @@ export interface CompilerSettings {
    */
   excludedNamespaces: readonly string[];
   dns: Readonly<DnsTarget>;
+  /**
+   * true: rules select a tenant's members by MEMBER_LABEL, which the operator writes and the
+   * admission guard protects (one join writes the joining namespace only). false: by name, for
+   * clusters without the guard (one join rewrites every member's policies; sizes grow with the
+   * square of the tenant's size).
+   */
+  memberLabel: boolean;
 }
 
 export function defaultSettings(
@@ -27,5 +34,6 @@ export function defaultSettings(
   return {
     excludedNamespaces: [...excluded].sort(),
     dns: { namespace: DEFAULT_DNS_TARGET.namespace, podLabels: { ...DEFAULT_DNS_TARGET.podLabels }, port: DEFAULT_DNS_TARGET.port },
+    memberLabel: true,
   };
 }

@@ -1,20 +1,21 @@
 /**
  * The reconcilers' writers on a real API server: NetworkPolicies (create, server-side apply,
- * replace, delete with preconditions), TenantIsolation status (server-side apply on the
- * status subresource) and Events (core/v1, batched).
+ * replace, delete with preconditions), the member label of Namespaces (a merge patch of that
+ * one label), TenantIsolation status (server-side apply on the status subresource) and Events
+ * (core/v1, batched).
  *
  * Every call is one request through `KubeClient`; failures surface as `ApiError`s for the
  * queue to retry. `onWrite` counts requests by verb for the metrics.
  */
-import { API_VERSION, CONFLICT_ANNOTATION, FIELD_MANAGER, KIND, MANAGED_BY_VALUE } from '../api/constants.js';
+import { API_VERSION, CONFLICT_ANNOTATION, FIELD_MANAGER, KIND, MANAGED_BY_VALUE, MEMBER_LABEL } from '../api/constants.js';
 import type { TenantIsolationStatus } from '../api/types.js';
 import { formatTime } from '../core/time.js';
 import { isApiError, RESOURCES, resourcePath, type KubeClient } from '../kube/client.js';
 import type { Logger } from './log.js';
 import { tenantOwners } from './policies.js';
-import { involvedObject, type Policy, type PolicyWriter, type Recorder, type StatusWriter, type TenantRef } from './reconcile.js';
+import { involvedObject, type MemberLabelWriter, type Policy, type PolicyWriter, type Recorder, type StatusWriter, type TenantRef } from './reconcile.js';
 
-export type WriteVerb = 'create' | 'apply' | 'replace' | 'delete' | 'status' | 'event';
+export type WriteVerb = 'create' | 'apply' | 'replace' | 'delete' | 'label' | 'status' | 'event';
 
 const APPLY = 'application/apply-patch+yaml';
 
@@ -82,6 +83,27 @@ export function kubePolicyWriter(client: KubeClient, onWrite: (verb: WriteVerb) 
         if (isApiError(error, 404)) return undefined;
         throw error;
       }
+    },
+  };
+}
+
+/**
+ * Sets or removes MEMBER_LABEL with a JSON merge patch that names only that label, so every
+ * other label stays as it is, whoever set it (a server-side apply could not remove a value
+ * another manager wrote). The uid goes along: a namespace deleted and created again under the
+ * same name since it was read is refused (422), not labelled.
+ */
+export function kubeMemberLabelWriter(client: KubeClient, onWrite: (verb: WriteVerb) => void = () => undefined): MemberLabelWriter {
+  return {
+    async setMember(namespace, tenant, uid) {
+      onWrite('label');
+      await client.request({
+        method: 'PATCH',
+        path: resourcePath(RESOURCES.namespaces, { name: namespace }),
+        query: { fieldManager: FIELD_MANAGER },
+        contentType: 'application/merge-patch+json',
+        body: { metadata: { ...(uid !== undefined ? { uid } : {}), labels: { [MEMBER_LABEL]: tenant } } },
+      });
     },
   };
 }

@@ -1,32 +1,44 @@
 /**
  * The operator: four supervised caches, the planner, one work queue and the two reconcilers.
  *
- * - Caches: TenantIsolations, Namespaces and Pods (metadata only, trimmed to name and
- *   labels: the operator never holds a Pod spec), and NetworkPolicies labelled managed-by
+ * - Caches: TenantIsolations, Namespaces (metadata only, trimmed to name and labels), Pods
+ *   (metadata only, trimmed to name and their `netfence.dev/expose-*` labels: the operator never
+ *   holds a Pod spec or the rest of its labels), and NetworkPolicies labelled managed-by
  *   netfence (to see drift). They run on every replica, so a standby takes over warm.
  * - Event handlers only map objects to work: a change that can alter the plan (a tenant's
- *   generation, a namespace's labels, a pod's expose labels) marks the planner dirty; a
- *   change to a managed policy queues its namespace and owners. The planner queues what a
- *   new plan changed. A periodic resync queues everything; unchanged objects cost no write.
+ *   generation, a namespace's labels but the member label, a pod's expose labels) marks the
+ *   planner dirty; a change to a managed policy or to a namespace's member label queues its
+ *   namespace (and the policy's owners). The planner queues what a new plan changed, a
+ *   namespace without its deny ahead of everything else. A periodic resync queues
+ *   everything; unchanged objects cost no write.
  * - `lead(signal)` runs the queue until `signal` aborts, then lets in-flight reconciles
  *   finish. Only the leader runs it.
  *
  * Guarantees: nothing is written before every cache has listed once, so a half-read world
  * never prunes anything; a failed read keeps the caches as they were.
  */
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, EXPOSE_LABEL_PREFIX } from '../api/constants.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, EXPOSE_LABEL_PREFIX, MEMBER_LABEL, POLICY_NAMES } from '../api/constants.js';
 import type { DeepReadonly, Namespace, NetworkPolicy } from '../api/k8s.js';
 import type { TenantIsolation } from '../api/types.js';
 import type { PodLabels } from '../compiler/compile.js';
 import type { CompilerSettings } from '../compiler/settings.js';
 import { RESOURCES, type KubeClient } from '../kube/client.js';
 import { createInformer, type Change, type Informer, type InformerOptions } from './informer.js';
-import { EventRecorder, kubePolicyWriter, kubeStatusWriter, type WriteVerb } from './kube-writer.js';
+import { EventRecorder, kubeMemberLabelWriter, kubePolicyWriter, kubeStatusWriter, type WriteVerb } from './kube-writer.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { Planner, type Plan } from './planner.js';
 import { tenantOwners } from './policies.js';
-import { ReconcileMemory, reconcileNamespace, reconcileTenant, type Policy, type PolicyReader, type PolicyWriter, type StatusWriter } from './reconcile.js';
+import {
+  ReconcileMemory,
+  reconcileNamespace,
+  reconcileTenant,
+  type MemberLabelWriter,
+  type Policy,
+  type PolicyReader,
+  type PolicyWriter,
+  type StatusWriter,
+} from './reconcile.js';
 import { WorkQueue, requeueAfter } from './queue.js';
 
 export interface OperatorOptions {
@@ -56,11 +68,10 @@ const NAMESPACE_KEY = 'namespace:';
 const OVERLAY_TTL_MS = 10_000;
 const TENANT_KEY = 'tenant:';
 
-/** Keeps name, namespace, uid, resourceVersion, labels (and deletionTimestamp): all the operator reads of Pods and Namespaces. */
-function trimMeta(raw: unknown): Meta {
+/** Keeps name, uid, resourceVersion, labels (and deletionTimestamp): all the operator reads of Namespaces. */
+function trimNamespace(raw: unknown): Meta {
   const m = (raw as { metadata: Meta['metadata'] & { deletionTimestamp?: string } }).metadata;
   const metadata: Meta['metadata'] = { name: m.name };
-  if (m.namespace !== undefined) metadata.namespace = m.namespace;
   if (m.uid !== undefined) metadata.uid = m.uid;
   if (m.resourceVersion !== undefined) metadata.resourceVersion = m.resourceVersion;
   if (m.labels !== undefined) metadata.labels = m.labels;
@@ -68,12 +79,28 @@ function trimMeta(raw: unknown): Meta {
   return { metadata };
 }
 
+/**
+ * Keeps name, namespace and the `netfence.dev/expose-*` labels: all the operator reads of a
+ * Pod. No labels object at all for a pod without such labels (most pods).
+ */
+function trimPod(raw: unknown): Meta {
+  const m = (raw as Meta).metadata;
+  const metadata: Meta['metadata'] = { name: m.name, namespace: m.namespace as string };
+  let exposed: Record<string, string> | undefined;
+  for (const k in m.labels) {
+    if (k.startsWith(EXPOSE_LABEL_PREFIX)) (exposed ??= {})[k] = m.labels[k] as string;
+  }
+  if (exposed !== undefined) metadata.labels = exposed;
+  return { metadata };
+}
+
 const hasExposeLabel = (labels: Readonly<Record<string, string>> | undefined): boolean =>
   labels !== undefined && Object.keys(labels).some((k) => k.startsWith(EXPOSE_LABEL_PREFIX));
 
-const sameLabels = (a: Readonly<Record<string, string>> | undefined, b: Readonly<Record<string, string>> | undefined): boolean => {
-  const ka = Object.keys(a ?? {});
-  if (ka.length !== Object.keys(b ?? {}).length) return false;
+/** Equal labels, leaving out `ignore`. */
+const sameLabels = (a: Readonly<Record<string, string>> | undefined, b: Readonly<Record<string, string>> | undefined, ignore?: string): boolean => {
+  const ka = Object.keys(a ?? {}).filter((k) => k !== ignore);
+  if (ka.length !== Object.keys(b ?? {}).filter((k) => k !== ignore).length) return false;
   return ka.every((k) => a?.[k] === b?.[k]);
 };
 
@@ -86,6 +113,8 @@ export class Operator {
   private readonly memory = new ReconcileMemory();
   private readonly recorder: EventRecorder;
   private readonly policyIndex = new Map<string, Map<string, Policy>>();
+  /** namespace -> pods the cache holds there (namespaces without any are absent). */
+  private readonly podCounts = new Map<string, number>();
   /**
    * Own writes the policy cache has not shown yet: namespace -> name -> the object written
    * (null when deleted) and when. An entry goes when the cache shows any event for that
@@ -93,6 +122,13 @@ export class Operator {
    */
   private readonly overlay = new Map<string, Map<string, { policy: Policy | null; at: number }>>();
   private readonly policyWriter: PolicyWriter;
+  private readonly memberWriter: MemberLabelWriter;
+  /**
+   * Member labels this replica wrote that the namespace cache has not shown yet: namespace ->
+   * the value (null when removed) and when. Goes with the namespace's next event, or after
+   * OVERLAY_TTL_MS.
+   */
+  private readonly labelOverlay = new Map<string, { tenant: string | null; at: number }>();
   private readonly statusWriter: StatusWriter;
   private queue: WorkQueue<string> | undefined;
   private subscriptions: { unsubscribe(): void }[] = [];
@@ -111,8 +147,8 @@ export class Operator {
       },
     });
     this.tenants = createInformer<Tenant>({ ...common('tenantisolations'), resource: RESOURCES.tenantIsolations });
-    this.namespaces = createInformer<NamespaceMeta>({ ...common('namespaces'), resource: RESOURCES.namespaces, metadataOnly: true, transform: (raw) => trimMeta(raw) as NamespaceMeta });
-    this.pods = createInformer<PodMeta>({ ...common('pods'), resource: RESOURCES.pods, metadataOnly: true, transform: (raw) => trimMeta(raw) as PodMeta });
+    this.namespaces = createInformer<NamespaceMeta>({ ...common('namespaces'), resource: RESOURCES.namespaces, metadataOnly: true, transform: (raw) => trimNamespace(raw) as NamespaceMeta });
+    this.pods = createInformer<PodMeta>({ ...common('pods'), resource: RESOURCES.pods, metadataOnly: true, transform: (raw) => trimPod(raw) as PodMeta });
     this.policies = createInformer<DeepReadonly<NetworkPolicy>>({
       ...common('networkpolicies'),
       resource: RESOURCES.networkPolicies,
@@ -127,6 +163,7 @@ export class Operator {
       onWrite,
     });
     this.policyWriter = this.trackWrites(kubePolicyWriter(client, onWrite));
+    this.memberWriter = this.trackLabels(kubeMemberLabelWriter(client, onWrite));
     this.statusWriter = kubeStatusWriter(client, onWrite);
     this.planner = new Planner({
       read: () => ({
@@ -224,12 +261,14 @@ export class Operator {
     await this.recorder.close();
   }
 
-  /** Queues every namespace that has or should have managed policies, and every tenant. */
+  /** Queues every namespace that has or should have managed policies or a member label, and every tenant. */
   enqueueEverything(): void {
     const queue = this.queue;
     if (!queue) return;
-    const namespaces = new Set<string>([...(this.planner.current?.desired.keys() ?? []), ...this.policyIndex.keys()]);
-    for (const ns of namespaces) queue.add(NAMESPACE_KEY + ns);
+    const plan = this.planner.current;
+    const namespaces = new Set<string>([...(plan?.desired.keys() ?? []), ...(plan?.memberOf.keys() ?? []), ...this.policyIndex.keys()]);
+    if (plan?.labelsMembers) for (const ns of this.namespaces.list()) if (ns.metadata.labels?.[MEMBER_LABEL] !== undefined) namespaces.add(ns.metadata.name);
+    for (const ns of namespaces) this.addNamespace(ns);
     for (const t of this.tenants.list()) queue.add(TENANT_KEY + t.metadata.name);
     this.sweepMemory(namespaces);
   }
@@ -243,6 +282,7 @@ export class Operator {
       for (const name of map.keys()) if (!this.tenants.get(name)) map.delete(name);
     }
     const now = performance.now();
+    for (const [ns, entry] of this.labelOverlay) if (now - entry.at > OVERLAY_TTL_MS) this.labelOverlay.delete(ns);
     for (const [ns, byName] of this.overlay) {
       for (const [name, entry] of byName) if (now - entry.at > OVERLAY_TTL_MS) byName.delete(name);
       if (byName.size === 0) this.overlay.delete(ns);
@@ -265,9 +305,15 @@ export class Operator {
     this.options.log.debug('planned', { seq: plan.seq, ms: Math.round(plan.durationMs), namespaces: changes.namespaces.length, tenants: changes.tenants.length });
     const queue = this.queue;
     if (!queue) return;
-    for (const ns of changes.namespaces) queue.add(NAMESPACE_KEY + ns);
+    for (const ns of changes.namespaces) this.addNamespace(ns);
     for (const t of changes.tenants) queue.add(TENANT_KEY + t);
     this.updateGauges();
+  }
+
+  /** Queues a namespace; one the plan fences that has no deny yet goes ahead of everything else. */
+  private addNamespace(namespace: string): void {
+    const wanted = this.planner.current?.desired.get(namespace)?.has(POLICY_NAMES.defaultDeny) ?? false;
+    this.queue?.add(NAMESPACE_KEY + namespace, wanted && !this.reader.policiesIn(namespace).has(POLICY_NAMES.defaultDeny));
   }
 
   private onTenant(change: Change<Tenant>): void {
@@ -290,18 +336,32 @@ export class Operator {
 
   private onNamespace(change: Change<NamespaceMeta>): void {
     if (change.type === 'resync') return;
+    const name = change.object.metadata.name;
+    this.labelOverlay.delete(name);
     const old = change.type === 'upsert' ? change.old : undefined;
-    if (old && old.metadata.uid === change.object.metadata.uid && sameLabels(old.metadata.labels, change.object.metadata.labels)) {
+    // The member label is netfence's output, not the plan's input: a namespace that shows up
+    // with one or has it changed is looked at against the plan (our own write costs a look and
+    // no write), so a forged or stale label goes however the plan changes.
+    if (change.type === 'upsert' && old?.metadata.labels?.[MEMBER_LABEL] !== change.object.metadata.labels?.[MEMBER_LABEL] && this.planner.current?.labelsMembers) {
+      this.addNamespace(name);
+    }
+    if (old && old.metadata.uid === change.object.metadata.uid && sameLabels(old.metadata.labels, change.object.metadata.labels, MEMBER_LABEL)) {
       // A namespace that starts terminating needs no new plan, but its writes stop.
       return;
     }
     // A namespace deleted and created again under the same name: reconcile it whatever the plan says.
-    if (old && old.metadata.uid !== change.object.metadata.uid) this.queue?.add(NAMESPACE_KEY + change.object.metadata.name);
+    if (old && old.metadata.uid !== change.object.metadata.uid) this.addNamespace(name);
     this.planner.markDirty();
   }
 
   private onPod(change: Change<PodMeta>): void {
     if (change.type === 'resync') return;
+    const ns = change.object.metadata.namespace;
+    if (change.type === 'delete' || !change.old) {
+      const count = (this.podCounts.get(ns) ?? 0) + (change.type === 'delete' ? -1 : 1);
+      if (count > 0) this.podCounts.set(ns, count);
+      else this.podCounts.delete(ns);
+    }
     const before = change.type === 'upsert' ? change.old?.metadata.labels : undefined;
     const after = change.object.metadata.labels;
     // Only exposure labels feed the plan (as diagnostics).
@@ -352,6 +412,22 @@ export class Operator {
     },
   };
 
+  /** The member label of a namespace: this replica's write the cache has not shown yet, else the cache's. */
+  private memberLabelOf(namespace: string): string | undefined {
+    const pending = this.labelOverlay.get(namespace);
+    if (pending !== undefined && performance.now() - pending.at <= OVERLAY_TTL_MS) return pending.tenant ?? undefined;
+    return this.namespaces.get(namespace)?.metadata.labels?.[MEMBER_LABEL];
+  }
+
+  private trackLabels(writer: MemberLabelWriter): MemberLabelWriter {
+    return {
+      setMember: async (namespace, tenant, uid) => {
+        await writer.setMember(namespace, tenant, uid);
+        if (this.namespaces.get(namespace)?.metadata.labels?.[MEMBER_LABEL] !== (tenant ?? undefined)) this.labelOverlay.set(namespace, { tenant, at: performance.now() });
+      },
+    };
+  }
+
   private trackWrites(writer: PolicyWriter): PolicyWriter {
     const note = (namespace: string, name: string, policy: Policy | null) => {
       // The watch may have shown this write already: then the cache is as new or newer. A delete
@@ -390,13 +466,24 @@ export class Operator {
       if (!ns || ns.metadata.deletionTimestamp) return;
       let outcome;
       try {
-        outcome = await reconcileNamespace(namespace, { plan, policies: this.reader, writer: this.policyWriter, recorder: this.recorder, memory: this.memory });
+        const member = plan.labelsMembers
+          ? { have: this.memberLabelOf(namespace), want: plan.memberOf.get(namespace), uid: ns.metadata.uid, writer: this.memberWriter }
+          : undefined;
+        outcome = await reconcileNamespace(namespace, {
+          plan,
+          policies: this.reader,
+          writer: this.policyWriter,
+          recorder: this.recorder,
+          memory: this.memory,
+          hasPods: this.podCounts.has(namespace),
+          ...(member ? { member } : {}),
+        });
       } finally {
         // Their status reports failures (and recoveries) of this namespace's writes.
         for (const tenant of plan.claimants.get(namespace) ?? []) this.queue?.add(TENANT_KEY + tenant);
       }
       if (outcome.driftCorrected.length > 0) metrics.driftCorrections.inc(outcome.driftCorrected.length);
-      const changed = outcome.created.length + outcome.updated.length + outcome.driftCorrected.length + outcome.pruned.length;
+      const changed = outcome.created.length + outcome.updated.length + outcome.driftCorrected.length + outcome.pruned.length + (outcome.memberLabel !== undefined ? 1 : 0);
       if (changed > 0 || outcome.blocked.length > 0) log.info('reconciled namespace', { namespace, ...outcome });
       return;
     }

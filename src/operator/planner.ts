@@ -23,6 +23,12 @@ export interface Plan {
   /** namespace -> policy name -> the policy netfence maintains there (Enforce tenants and conflicts). */
   readonly desired: ReadonlyMap<string, ReadonlyMap<string, NetworkPolicy>>;
   readonly tenants: ReadonlyMap<string, TenantResult>;
+  /**
+   * namespace -> the value of MEMBER_LABEL it must carry (every member of every tenant), when
+   * the settings select members by label (`labelsMembers`); every other namespace must not carry it.
+   */
+  readonly memberOf: ReadonlyMap<string, string>;
+  readonly labelsMembers: boolean;
   /** namespace -> the tenants that claim it (one, or several when in conflict). */
   readonly claimants: ReadonlyMap<string, readonly string[]>;
   /** The metadata.generation of each tenant the plan was computed from. */
@@ -123,10 +129,21 @@ export class Planner {
         else claimants.set(ns, [t.name]);
       }
     }
+    const memberOf = new Map(result.memberLabels.map((m) => [m.namespace, m.tenant]));
     const first = this.plan === undefined;
-    const plan: Plan = { seq: (this.plan?.seq ?? 0) + 1, result, desired, tenants, claimants, generations, durationMs: this.lastEnd - started };
+    const plan: Plan = {
+      seq: (this.plan?.seq ?? 0) + 1,
+      result,
+      desired,
+      memberOf,
+      labelsMembers: input.settings.memberLabel,
+      tenants,
+      claimants,
+      generations,
+      durationMs: this.lastEnd - started,
+    };
 
-    const nsDigests = namespaceDigests(desired);
+    const nsDigests = namespaceDigests(desired, memberOf);
     const changedNs = changedKeys(this.nsDigests, nsDigests, first);
     const tenantDigests = new Map(result.tenants.map((t) => [t.name, tenantDigest(t, generations.get(t.name), nsDigests)]));
     const changedTenants = changedKeys(this.tenantDigests, tenantDigests, first);
@@ -152,7 +169,8 @@ function changedKeys(before: ReadonlyMap<string, string>, after: ReadonlyMap<str
   return [...keys].sort();
 }
 
-function namespaceDigests(desired: ReadonlyMap<string, ReadonlyMap<string, NetworkPolicy>>): Map<string, string> {
+/** What each namespace should hold: its policies and its member label. */
+function namespaceDigests(desired: ReadonlyMap<string, ReadonlyMap<string, NetworkPolicy>>, memberOf: ReadonlyMap<string, string>): Map<string, string> {
   // Policies of one tenant share their frozen parts, so stringify each part once.
   const parts = new WeakMap<object, string>();
   const json = (value: object | undefined): string => {
@@ -162,9 +180,9 @@ function namespaceDigests(desired: ReadonlyMap<string, ReadonlyMap<string, Netwo
     return s;
   };
   const digests = new Map<string, string>();
-  for (const [ns, byName] of desired) {
-    let digest = '';
-    for (const p of byName.values()) {
+  for (const ns of new Set([...desired.keys(), ...memberOf.keys()])) {
+    let digest = `${memberOf.get(ns) ?? ''}\u0002`;
+    for (const p of desired.get(ns)?.values() ?? []) {
       const m = p.metadata;
       digest += `${m.name}\u0000${json(m.labels)}\u0000${json(m.annotations)}\u0000${json(m.ownerReferences)}\u0000${json(p.spec)}\u0001`;
     }

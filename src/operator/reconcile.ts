@@ -6,6 +6,11 @@
  *   Creates what is missing (allows before the deny, and in a namespace without any netfence
  *   policy a bridge before both, so that no flow the plan allows fails while the policies
  *   land one by one: see onboarding.ts), corrects what differs, then prunes what no plan wants.
+ *   With members selected by label, it first sets the namespace's member label (a joining
+ *   namespace is then admitted by its tenant's rules, its own included, before its deny lands)
+ *   or removes it (a leaving one is no longer admitted before its policies go); when that
+ *   write fails it still writes the planned policies (a namespace must get its deny) but
+ *   prunes nothing, so no namespace is opened while a label says it belongs to a tenant.
  *   Guarantees P5: it changes or deletes only policies with the managed-by label and a
  *   TenantIsolation owner, creates with a create call (a same-named policy of someone else
  *   stays untouched), and deletes with preconditions on uid and resourceVersion, so a policy
@@ -65,6 +70,12 @@ export interface PolicyWriter {
   get(namespace: string, name: string): Promise<Policy | undefined>;
 }
 
+/** The member label of namespaces; every call is one API request. */
+export interface MemberLabelWriter {
+  /** Sets MEMBER_LABEL to `tenant`, or removes it (null); `uid` is a precondition when given. */
+  setMember(namespace: string, tenant: string | null, uid?: string): Promise<void>;
+}
+
 export interface StatusWriter {
   applyStatus(name: string, status: TenantIsolationStatus): Promise<void>;
 }
@@ -92,6 +103,18 @@ export interface NamespaceOutcome {
   pruned: string[];
   /** Names netfence wants but a policy it does not own holds. */
   blocked: string[];
+  /** The member label written: the tenant, or null when removed; absent when unchanged. */
+  memberLabel?: string | null;
+}
+
+/** The namespace's member label, when members are selected by label. */
+export interface MemberLabelState {
+  /** The value it carries now (own recent writes included), or undefined. */
+  have: string | undefined;
+  /** The value the plan wants, or undefined for none. */
+  want: string | undefined;
+  uid: string | undefined;
+  writer: MemberLabelWriter;
 }
 
 export interface NamespaceContext {
@@ -100,6 +123,10 @@ export interface NamespaceContext {
   writer: PolicyWriter;
   recorder: Recorder;
   memory: ReconcileMemory;
+  /** Absent when members are selected by name: the label is then not netfence's to keep. */
+  member?: MemberLabelState;
+  /** false: the namespace holds no pod, so no flow can break while its policies land, and no bridge is written. Default true. */
+  hasPods?: boolean;
 }
 
 const digestOf = (p: Policy): string => canonicalJson([p.metadata.labels, p.metadata.annotations, p.metadata.ownerReferences, p.spec]);
@@ -128,11 +155,13 @@ export async function reconcileNamespace(namespace: string, ctx: NamespaceContex
   const desired = [...(plan.desired.get(namespace)?.values() ?? [])].sort(writeOrder);
   const live = policies.policiesIn(namespace);
   const outcome: NamespaceOutcome = { created: [], updated: [], driftCorrected: [], pruned: [], blocked: [] };
+  const labelFailure = await writeMemberLabel(namespace, ctx.member, outcome, memory);
   // A namespace without any netfence policy is carried through its fencing by the bridge
   // (onboarding.ts): written first, deleted once the deny is in place, or as soon as a write
   // fails (the next pass then goes without it). Not where the last pass found a name held by
   // someone else's policy: that pass wrote nothing lasting, and a bridge each time would loop.
-  const bridge = live.size === 0 && !memory.blockedIn.has(namespace) ? await createBridge(writer, desired) : undefined;
+  // Nor where no pod runs (a namespace just created): there is no flow to carry.
+  const bridge = live.size === 0 && ctx.hasPods !== false && !memory.blockedIn.has(namespace) ? await createBridge(writer, desired) : undefined;
   const leftover = live.get(ONBOARDING_BRIDGE);
   const dropBridges = async (): Promise<void> => {
     for (const b of [bridge, leftover]) if (b && isNetfenceOwned(b)) await writer.remove(b).catch(() => undefined);
@@ -180,6 +209,10 @@ export async function reconcileNamespace(namespace: string, ctx: NamespaceContex
   }
 
   if (bridge) await writer.remove(bridge);
+  if (labelFailure !== undefined) {
+    report(namespace, outcome, recorder, desired);
+    throw labelFailure;
+  }
   if (outcome.blocked.length > 0) memory.blockedIn.add(namespace);
   else memory.blockedIn.delete(namespace);
   const wanted = plan.desired.get(namespace);
@@ -199,6 +232,21 @@ export async function reconcileNamespace(namespace: string, ctx: NamespaceContex
   }
   report(namespace, outcome, recorder, desired, stale);
   return outcome;
+}
+
+/** Writes the member label where it differs from the plan; the failure, if any, for the caller to throw once the policies are written. */
+async function writeMemberLabel(namespace: string, member: MemberLabelState | undefined, outcome: NamespaceOutcome, memory: ReconcileMemory): Promise<unknown> {
+  if (member === undefined || member.have === member.want) return undefined;
+  try {
+    await member.writer.setMember(namespace, member.want ?? null, member.uid);
+    outcome.memberLabel = member.want ?? null;
+    return undefined;
+  } catch (error) {
+    const tenant = member.want ?? member.have;
+    const verb = member.want === undefined ? 'remove' : 'set';
+    if (tenant !== undefined) memory.failures.set(tenant, `namespace ${namespace}: cannot ${verb} its member label: ${(error as Error).message}`);
+    return error;
+  }
 }
 
 function report(namespace: string, outcome: NamespaceOutcome, recorder: Recorder, desired: readonly Policy[], pruned: readonly Policy[] = []): void {

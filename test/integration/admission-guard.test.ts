@@ -13,7 +13,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, TENANT_LABEL } from '../../src/api/constants.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, MEMBER_LABEL, TENANT_LABEL } from '../../src/api/constants.js';
 import { isApiError, kubeClient, RESOURCES, resourcePath, type KubeClient } from '../../src/kube/client.js';
 import type { ControlPlane } from '../control-plane/control-plane.js';
 import { apply, describeWithControlPlane, eventually, kubeConfig } from './support/cluster.js';
@@ -35,6 +35,7 @@ async function attempt(call: () => Promise<unknown>): Promise<'ok' | { status: n
 
 const refusedByGuard = (what: RegExp) => expect.objectContaining({ status: 403, message: expect.stringMatching(what) as unknown });
 const TENANT_REFUSAL = /ValidatingAdmissionPolicy 'netfence-guard'.*may not set, change or remove the label netfence\.dev\/tenant/;
+const MEMBER_REFUSAL = /ValidatingAdmissionPolicy 'netfence-guard'.*may not set, change or remove the label netfence\.dev\/member/;
 const POLICY_REFUSAL = (verb: string) => new RegExp(`ValidatingAdmissionPolicy 'netfence-guard'.*may not ${verb} NetworkPolicy .*belong to the netfence operator`);
 
 function createNamespace(api: KubeClient, name: string, labels: Record<string, string> = {}): Promise<unknown> {
@@ -160,6 +161,32 @@ describeWithControlPlane('the admission guard (config/admission) on a real API s
 
     test('system:masters may set it', async () => {
       expect(await attempt(() => createNamespace(admin.api, 'masters-made', { [TENANT_LABEL]: 'bank' }))).toBe('ok');
+    });
+  });
+
+  describe('the member label on namespaces (generated rules admit a tenant by it)', () => {
+    test('a tenant may not create a namespace that carries it, nor add, change or remove it', async () => {
+      expect(await attempt(() => createNamespace(tenant, 'team-a-forged', { [MEMBER_LABEL]: 'bank' }))).toEqual(refusedByGuard(MEMBER_REFUSAL));
+      await createNamespace(admin.api, 'team-a-api');
+      expect(await attempt(() => labelNamespace(tenant, 'team-a-api', { [MEMBER_LABEL]: 'bank' }))).toEqual(refusedByGuard(MEMBER_REFUSAL));
+      await labelNamespace(operator, 'team-a-api', { [MEMBER_LABEL]: 'team-a' });
+      expect(await attempt(() => labelNamespace(tenant, 'team-a-api', { [MEMBER_LABEL]: 'bank' }))).toEqual(refusedByGuard(MEMBER_REFUSAL));
+      expect(await attempt(() => labelNamespace(tenant, 'team-a-api', { [MEMBER_LABEL]: null }))).toEqual(refusedByGuard(MEMBER_REFUSAL));
+      expect(await attempt(() => labelNamespace(tenant, 'team-a-api', { owner: 'team-a' }))).toBe('ok');
+      const ns = await admin.api.request<{ metadata: { labels: Record<string, string> } }>({ method: 'GET', path: resourcePath(RESOURCES.namespaces, { name: 'team-a-api' }) });
+      expect(ns.metadata.labels[MEMBER_LABEL]).toBe('team-a');
+    });
+
+    test('the operator may set, change and remove it, with its own RBAC', async () => {
+      await createNamespace(admin.api, 'operator-labelled');
+      expect(await attempt(() => labelNamespace(operator, 'operator-labelled', { [MEMBER_LABEL]: 'bank' }))).toBe('ok');
+      expect(await attempt(() => labelNamespace(operator, 'operator-labelled', { [MEMBER_LABEL]: 'shop' }))).toBe('ok');
+      expect(await attempt(() => labelNamespace(operator, 'operator-labelled', { [MEMBER_LABEL]: null }))).toBe('ok');
+    });
+
+    test('a cluster admin outside system:masters may set and remove it', async () => {
+      expect(await attempt(() => createNamespace(platformAdmin, 'platform-member', { [MEMBER_LABEL]: 'bank' }))).toBe('ok');
+      expect(await attempt(() => labelNamespace(platformAdmin, 'platform-member', { [MEMBER_LABEL]: null }))).toBe('ok');
     });
   });
 

@@ -90,6 +90,7 @@ describe('the settings flags refuse values that cannot work, naming the flag', (
     [['--dns-port', '65536'], ['--dns-port: "65536" is not a port number']],
     [['--operator-namespace', 'netfence.system'], ['--operator-namespace: "netfence.system" is not a DNS label']],
     [['--exclude-namespace', 'monitoring', '--exclude-namespace', 'Ingress_Nginx'], ['--exclude-namespace: "Ingress_Nginx" is not a DNS label']],
+    [['--member-label', 'yes'], ['--member-label: "yes" is not on or off']],
   ])('netfence render %j exits 2', async (flags, messages) => {
     const run = await runNetfence(['render', '-f', TWO_TENANTS, ...flags]);
     expect(run.code).toBe(2);
@@ -103,12 +104,23 @@ describe('the settings flags refuse values that cannot work, naming the flag', (
     expect(run.stdout).toContain('example.com/app: core-dns');
   });
 
+  test('--member-label off selects members by name, on (the default) by the member label', async () => {
+    const off = await runNetfence(['render', '-f', TWO_TENANTS, '--member-label', 'off']);
+    const on = await runNetfence(['render', '-f', TWO_TENANTS, '--member-label', 'on']);
+    const byDefault = await runNetfence(['render', '-f', TWO_TENANTS]);
+    expect([off.code, on.code, byDefault.code]).toEqual([0, 0, 0]);
+    expect(off.stdout).not.toContain('netfence.dev/member');
+    expect(on.stdout).toContain('netfence.dev/member: acme');
+    expect(byDefault.stdout).toBe(on.stdout);
+  });
+
   test.each([
     [['--dns-port', '0x35'], {}, /--dns-port: "0x35" is not a port number/],
     [[], { NETFENCE_DNS_SELECTOR: 'k 8s=coredns' }, /--dns-selector: "k 8s" is not a label key/],
     [[], { NETFENCE_DNS_NAMESPACE: 'Kube_System' }, /--dns-namespace: "Kube_System" is not a DNS label/],
     [[], { NETFENCE_EXCLUDE_NAMESPACE: 'monitoring,Ingress_Nginx' }, /--exclude-namespace: "Ingress_Nginx" is not a DNS label/],
     [[], { POD_NAMESPACE: 'Netfence' }, /--operator-namespace: "Netfence" is not a DNS label/],
+    [[], { NETFENCE_MEMBER_LABEL: 'true' }, /--member-label: "true" is not on or off/],
   ] as [string[], NodeJS.ProcessEnv, RegExp][])('netfence run refuses the same values: %j %j', (argv, env, message) => {
     expect(() => runSettings(argv, env)).toThrow(UsageError);
     expect(() => runSettings(argv, env)).toThrow(message);

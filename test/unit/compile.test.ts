@@ -1,7 +1,11 @@
-import { CLOUD_METADATA_CIDRS } from '../../src/api/constants.js';
-import { defaultSettings } from '../../src/compiler/settings.js';
+import { CLOUD_METADATA_CIDRS, MEMBER_LABEL, TENANT_LABEL } from '../../src/api/constants.js';
+import { withMemberLabels } from '../../src/compiler/compile.js';
+import { defaultSettings, type CompilerSettings } from '../../src/compiler/settings.js';
 import { cidrContains, formatCidr, parseCidr, type Cidr } from '../../src/core/cidr.js';
 import { compileWith, findPolicy, memberNs, ns, pod, policyNames, tenant } from '../fixtures/builders.js';
+
+/** Members by name, as on a cluster without the admission guard. */
+const BY_NAME: CompilerSettings = { ...defaultSettings(), memberLabel: false };
 
 const nameIn = (...values: string[]) => ({ matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values }] });
 
@@ -33,14 +37,69 @@ describe('membership', () => {
     });
   });
 
-  test('the same-tenant policy names every member by the immutable name label, both ways', () => {
-    const r = compileWith({ tenants: [tenant('acme')], namespaces: [memberNs('b', 'acme'), memberNs('a', 'acme')] });
+  test('the same-tenant policy admits the members by the member label, both ways, and every member is to carry it', () => {
+    const r = compileWith({ tenants: [tenant('acme')], namespaces: [memberNs('b', 'acme'), memberNs('a', 'acme'), ns('c')] });
+    const byLabel = { matchLabels: { [MEMBER_LABEL]: 'acme' } };
+    expect(findPolicy(r, 'a', 'netfence-allow-same-tenant').spec).toEqual({
+      podSelector: {},
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [{ from: [{ namespaceSelector: byLabel }] }],
+      egress: [{ to: [{ namespaceSelector: byLabel }] }],
+    });
+    expect(r.memberLabels).toEqual([{ namespace: 'a', tenant: 'acme' }, { namespace: 'b', tenant: 'acme' }]);
+  });
+
+  test('with memberLabel off, the same-tenant policy names every member by the immutable name label, and no label is asked for', () => {
+    const r = compileWith({ tenants: [tenant('acme')], namespaces: [memberNs('b', 'acme'), memberNs('a', 'acme')], settings: BY_NAME });
     expect(findPolicy(r, 'a', 'netfence-allow-same-tenant').spec).toEqual({
       podSelector: {},
       policyTypes: ['Ingress', 'Egress'],
       ingress: [{ from: [{ namespaceSelector: nameIn('a', 'b') }] }],
       egress: [{ to: [{ namespaceSelector: nameIn('a', 'b') }] }],
     });
+    expect(r.memberLabels).toEqual([]);
+  });
+
+  test('a join changes only the joining namespace\'s policies when members are selected by label, every member\'s by name', () => {
+    const before = [memberNs('a1', 'acme'), memberNs('a2', 'acme'), ns('new')];
+    const after = [memberNs('a1', 'acme'), memberNs('a2', 'acme'), memberNs('new', 'acme')];
+    const tenants = [tenant('acme', { ingress: { from: [{ tenant: 'acme' }] } }), tenant('peer', { namespaces: ['p'], egress: { to: [{ tenant: 'acme' }] } })];
+    const changed = (settings: CompilerSettings) => {
+      const was = new Map(compileWith({ tenants, namespaces: [...before, ns('p')], settings }).policies.map((p) => [`${p.metadata.namespace}/${p.metadata.name}`, JSON.stringify(p)]));
+      const now = compileWith({ tenants, namespaces: [...after, ns('p')], settings }).policies;
+      return [...new Set(now.filter((p) => was.get(`${p.metadata.namespace}/${p.metadata.name}`) !== JSON.stringify(p)).map((p) => p.metadata.namespace))].sort();
+    };
+    expect(changed(defaultSettings())).toEqual(['new']);
+    expect(changed(BY_NAME)).toEqual(['a1', 'a2', 'new', 'p']);
+  });
+
+  test('the member label on the input is netfence\'s output: it makes no namespace a member, and a selector cannot match it', () => {
+    const r = compileWith({
+      tenants: [tenant('acme'), tenant('sel', { namespaceSelector: { matchLabels: { [MEMBER_LABEL]: 'acme' } } })],
+      namespaces: [ns('forged', { [MEMBER_LABEL]: 'acme' }), memberNs('real', 'acme')],
+    });
+    expect(r.tenants.map((t) => [t.name, t.members])).toEqual([['acme', ['real']], ['sel', []]]);
+    expect(r.memberLabels).toEqual([{ namespace: 'real', tenant: 'acme' }]);
+  });
+
+  test('members of Audit tenants carry the label too (peers admit them by it); conflicted and excluded namespaces do not', () => {
+    const r = compileWith({
+      tenants: [tenant('audit', { mode: 'Audit' }), tenant('a', { namespaces: ['shared'] }), tenant('b', { namespaces: ['shared'] })],
+      namespaces: [memberNs('au1', 'audit'), ns('shared'), memberNs('kube-system', 'audit')],
+    });
+    expect(r.memberLabels).toEqual([{ namespace: 'au1', tenant: 'audit' }]);
+  });
+
+  test('withMemberLabels sets the label where the result says, removes it elsewhere, and keeps every other label', () => {
+    const namespaces = [ns('a1', { team: 'x' }), ns('stray', { [MEMBER_LABEL]: 'acme', keep: 'me' }), memberNs('a2', 'acme')];
+    const r = compileWith({ tenants: [tenant('acme', { namespaces: ['a1', 'a2'] })], namespaces });
+    const labelled = withMemberLabels(namespaces, r, defaultSettings());
+    expect(labelled.map((n) => [n.metadata.name, n.metadata.labels])).toEqual([
+      ['a1', { team: 'x', [MEMBER_LABEL]: 'acme' }],
+      ['stray', { keep: 'me' }],
+      ['a2', { [TENANT_LABEL]: 'acme', [MEMBER_LABEL]: 'acme' }],
+    ]);
+    expect(withMemberLabels(namespaces, r, BY_NAME)).toEqual(namespaces);
   });
 
   test('explicit names join, and a named namespace that does not exist is reported', () => {
@@ -107,7 +166,8 @@ describe('conflicts fail closed (P6)', () => {
     expect(r.conflicts).toEqual([{ namespace: 'shared', tenants: ['a', 'b'] }]);
     expect(r.tenants.map((t) => t.members)).toEqual([['a1'], ['b1']]);
     expect(r.tenants.map((t) => t.conflicts.map((c) => c.namespace))).toEqual([['shared'], ['shared']]);
-    expect(findPolicy(r, 'a1', 'netfence-allow-same-tenant').spec.ingress).toEqual([{ from: [{ namespaceSelector: nameIn('a1') }] }]);
+    expect(r.memberLabels).toEqual([{ namespace: 'a1', tenant: 'a' }, { namespace: 'b1', tenant: 'b' }]);
+    expect(findPolicy(compileWith({ tenants, namespaces, settings: BY_NAME }), 'a1', 'netfence-allow-same-tenant').spec.ingress).toEqual([{ from: [{ namespaceSelector: nameIn('a1') }] }]);
   });
 
   test('a conflict with an Audit tenant still denies, owned by the enforcing tenant', () => {
@@ -198,13 +258,16 @@ describe('DNS', () => {
 describe('declared peers', () => {
   const namespaces = [memberNs('a1', 'a'), memberNs('b1', 'b'), memberNs('b2', 'b'), ns('mon', { team: 'obs' }), ns('mon2', { team: 'obs' })];
 
-  test('a tenant peer resolves to the other tenant\'s namespaces by name', () => {
-    const r = compileWith({ tenants: [tenant('a', { ingress: { from: [{ tenant: 'b', ports: [{ port: 8080 }] }] } }), tenant('b')], namespaces });
-    expect(findPolicy(r, 'a1', 'netfence-allow-ingress').spec).toEqual({
+  test('a tenant peer selects the other tenant\'s namespaces by the member label, or by name with memberLabel off', () => {
+    const tenants = [tenant('a', { ingress: { from: [{ tenant: 'b', ports: [{ port: 8080 }] }] } }), tenant('b')];
+    expect(findPolicy(compileWith({ tenants, namespaces }), 'a1', 'netfence-allow-ingress').spec).toEqual({
       podSelector: {},
       policyTypes: ['Ingress'],
-      ingress: [{ from: [{ namespaceSelector: nameIn('b1', 'b2') }], ports: [{ protocol: 'TCP', port: 8080 }] }],
+      ingress: [{ from: [{ namespaceSelector: { matchLabels: { [MEMBER_LABEL]: 'b' } } }], ports: [{ protocol: 'TCP', port: 8080 }] }],
     });
+    expect(findPolicy(compileWith({ tenants, namespaces, settings: BY_NAME }), 'a1', 'netfence-allow-ingress').spec.ingress).toEqual([
+      { from: [{ namespaceSelector: nameIn('b1', 'b2') }], ports: [{ protocol: 'TCP', port: 8080 }] },
+    ]);
   });
 
   test('a peer tenant that does not exist allows nothing and is reported', () => {

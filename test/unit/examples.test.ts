@@ -9,7 +9,7 @@ import { INTERNET_BLOCKS } from '../../src/api/internet.js';
 import type { NetworkPolicy, Protocol } from '../../src/api/k8s.js';
 import type { TenantIsolation } from '../../src/api/types.js';
 import { validateTenantIsolation } from '../../src/api/validate.js';
-import { compile } from '../../src/compiler/compile.js';
+import { compile, withMemberLabels } from '../../src/compiler/compile.js';
 import { defaultSettings } from '../../src/compiler/settings.js';
 import { buildEvaluator, parseEndpoint } from '../../src/evaluator/index.js';
 import { collectInputs } from '../../src/io/inputs.js';
@@ -81,7 +81,7 @@ describe('examples', () => {
   test.each(Object.entries(VERDICTS).filter(([, v]) => v.length > 0))('%s keeps the paths its README promises', (name, expectations) => {
     const inputs = collectInputs(readManifests([join(EXAMPLES, name)]));
     const result = compile({ tenants: inputs.tenants, namespaces: inputs.namespaces, settings: defaultSettings() });
-    const ev = buildEvaluator({ namespaces: inputs.namespaces, pods: inputs.pods, policies: [...inputs.policies, ...result.policies] });
+    const ev = buildEvaluator({ namespaces: withMemberLabels(inputs.namespaces, result, defaultSettings()), pods: inputs.pods, policies: [...inputs.policies, ...result.policies] });
     const wrong = expectations.filter(([from, to, port, protocol, allowed]) => ev.evaluate(parseEndpoint(from), parseEndpoint(to), port, protocol).allowed !== allowed);
     expect(wrong).toEqual([]);
   });
@@ -91,7 +91,7 @@ describe('examples', () => {
     const inputs = collectInputs(readManifests([dir]));
     const result = compile({ tenants: inputs.tenants, namespaces: inputs.namespaces, settings: defaultSettings() });
     const pods = ['team-a-backend', 'team-b'].map((n) => ({ apiVersion: 'v1' as const, kind: 'Pod' as const, metadata: { namespace: n, name: 'p', labels: {} } }));
-    const ev = buildEvaluator({ namespaces: inputs.namespaces, pods, policies: result.policies });
+    const ev = buildEvaluator({ namespaces: withMemberLabels(inputs.namespaces, result, defaultSettings()), pods, policies: result.policies });
     const b = parseEndpoint('team-b/p');
     const a = parseEndpoint('team-a-backend/p');
     expect(ev.evaluate(b, a, 8443, 'TCP').allowed).toBe(true);
@@ -100,7 +100,7 @@ describe('examples', () => {
     // Without team-b's egress declaration the path closes.
     const withoutEgress = inputs.tenants.map((t) => (t.metadata.name === 'team-b' ? { ...t, spec: { namespaces: ['team-b'] } } : t));
     const closed = compile({ tenants: withoutEgress, namespaces: inputs.namespaces, settings: defaultSettings() });
-    expect(buildEvaluator({ namespaces: inputs.namespaces, pods, policies: closed.policies }).evaluate(b, a, 8443, 'TCP').allowed).toBe(false);
+    expect(buildEvaluator({ namespaces: withMemberLabels(inputs.namespaces, closed, defaultSettings()), pods, policies: closed.policies }).evaluate(b, a, 8443, 'TCP').allowed).toBe(false);
   });
 
   describe('internet-egress: the README, checked through explain', () => {

@@ -9,13 +9,13 @@ import { memberNs, ns } from '../fixtures/builders.js';
 const tenant = (name: string, generation = 1, spec: TenantIsolation['spec'] = {}): TenantIsolation =>
   deepFreeze({ apiVersion: 'netfence.dev/v1alpha1', kind: 'TenantIsolation', metadata: { name, uid: `uid-${name}`, generation }, spec });
 
-function plannerOver(world: { tenants: TenantIsolation[]; namespaces: Namespace[] }, minIntervalMs = 20) {
+function plannerOver(world: { tenants: TenantIsolation[]; namespaces: Namespace[] }, minIntervalMs = 20, settings = defaultSettings()) {
   const plans: { plan: Plan; changes: PlanChanges }[] = [];
   let reads = 0;
   const planner = new Planner({
     read: () => {
       reads++;
-      return { tenants: world.tenants, namespaces: world.namespaces, settings: defaultSettings() };
+      return { tenants: world.tenants, namespaces: world.namespaces, settings };
     },
     onPlan: (plan, changes) => plans.push({ plan, changes }),
     minIntervalMs,
@@ -35,21 +35,44 @@ describe('Planner', () => {
 
     world.namespaces = [memberNs('a1', 'a'), memberNs('a2', 'a'), memberNs('b1', 'b'), memberNs('free', 'b')];
     planner.planNow();
-    // b gained a member: b's namespaces change (same-tenant lists name every member); a's do not.
-    expect(plans[1]?.changes).toEqual({ namespaces: ['b1', 'free'], tenants: ['b'] });
+    // b gained a member: only the joining namespace changes (members are selected by label), and b's status.
+    expect(plans[1]?.changes).toEqual({ namespaces: ['free'], tenants: ['b'] });
+    expect(plans[1]?.plan.memberOf.get('free')).toBe('b');
 
     planner.planNow();
     expect(plans[2]?.changes).toEqual({ namespaces: [], tenants: [] });
   });
 
-  test('reports a namespace that no plan wants any more, so its policies get pruned', () => {
+  test('with members by name, a join changes every member of the tenant', () => {
+    const world = { tenants: [tenant('a'), tenant('b')], namespaces: [memberNs('a1', 'a'), memberNs('b1', 'b'), ns('free')] };
+    const { planner, plans } = plannerOver(world, 20, { ...defaultSettings(), memberLabel: false });
+    planner.planNow();
+    world.namespaces = [memberNs('a1', 'a'), memberNs('b1', 'b'), memberNs('free', 'b')];
+    planner.planNow();
+    expect(plans[1]?.changes).toEqual({ namespaces: ['b1', 'free'], tenants: ['b'] });
+    expect(plans[1]?.plan.memberOf.size).toBe(0);
+  });
+
+  test('reports a namespace that no plan wants any more, so its policies and its label go', () => {
     const world = { tenants: [tenant('a')], namespaces: [memberNs('a1', 'a'), memberNs('a2', 'a')] };
     const { planner, plans } = plannerOver(world);
     planner.planNow();
     world.namespaces = [memberNs('a1', 'a'), ns('a2')];
     planner.planNow();
-    expect(plans[1]?.changes.namespaces).toEqual(['a1', 'a2']);
+    expect(plans[1]?.changes.namespaces).toEqual(['a2']);
     expect(plans[1]?.plan.desired.has('a2')).toBe(false);
+    expect(plans[1]?.plan.memberOf.has('a2')).toBe(false);
+  });
+
+  test('reports an Audit tenant\'s member for its label, though no policy is written there', () => {
+    const world = { tenants: [tenant('a', 1, { mode: 'Audit' })], namespaces: [ns('a1')] };
+    const { planner, plans } = plannerOver(world);
+    planner.planNow();
+    world.namespaces = [memberNs('a1', 'a')];
+    planner.planNow();
+    expect(plans[1]?.changes.namespaces).toEqual(['a1']);
+    expect(plans[1]?.plan.desired.has('a1')).toBe(false);
+    expect(plans[1]?.plan.memberOf.get('a1')).toBe('a');
   });
 
   test('reports a tenant whose generation changed even when its policies did not', () => {

@@ -7,7 +7,7 @@ import { deepFreeze } from '../../src/core/objects.js';
 import { Planner, type Plan } from '../../src/operator/planner.js';
 import { isNetfenceOwned, policyMatches } from '../../src/operator/policies.js';
 import { ApiError } from '../../src/kube/client.js';
-import { ReconcileMemory, reconcileNamespace, reconcileTenant, type TenantContext } from '../../src/operator/reconcile.js';
+import { ReconcileMemory, reconcileNamespace, reconcileTenant, type MemberLabelState, type TenantContext } from '../../src/operator/reconcile.js';
 import { memberNs, ns, pod } from '../fixtures/builders.js';
 import { buildEvaluator, formatEndpoint, parseEndpoint } from '../../src/evaluator/index.js';
 import { onboardingBridge } from '../../src/operator/onboarding.js';
@@ -39,6 +39,80 @@ const userPolicy = (namespace: string, name: string, labels: Record<string, stri
   kind: 'NetworkPolicy',
   metadata: { namespace, name, labels },
   spec: { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: {} }] }] },
+});
+
+describe('reconcileNamespace with members selected by label', () => {
+  const joined = planOf({ tenants: [liveTenant('team-a')], namespaces: [memberNs('a1', 'team-a'), ns('other')] });
+  const left = planOf({ tenants: [liveTenant('team-a')], namespaces: [ns('a1'), ns('other')] });
+
+  /** A member label writer that logs into the policy API's write log, so the order shows; `refuse` makes every call fail. */
+  function labels(api: FakePolicyApi, have: string | undefined, want: string | undefined, refuse?: number): MemberLabelState {
+    return {
+      have,
+      want,
+      uid: 'uid-a1',
+      writer: {
+        setMember: async (namespace, tenant) => {
+          if (refuse !== undefined) throw new ApiError(refuse, 'Forbidden', 'namespaces "a1" is forbidden', 'PATCH /api/v1/namespaces/a1');
+          api.writes.push(`label ${namespace}=${tenant ?? '(none)'}`);
+        },
+      },
+    };
+  }
+
+  test('labels a joining namespace before anything else, and not again once it carries the label', async () => {
+    const { api, recorder, memory } = setup();
+    const outcome = await reconcileNamespace('a1', { plan: joined, policies: api, writer: api, recorder, memory, member: labels(api, undefined, 'team-a') });
+    expect(outcome.memberLabel).toBe('team-a');
+    expect(api.writes[0]).toBe('label a1=team-a');
+    expect(api.objects.has('a1/netfence-default-deny')).toBe(true);
+    api.writes.length = 0;
+    const again = await reconcileNamespace('a1', { plan: joined, policies: api, writer: api, recorder, memory, member: labels(api, 'team-a', 'team-a') });
+    expect(api.writes).toEqual([]);
+    expect(again.memberLabel).toBeUndefined();
+  });
+
+  test('writes no bridge where no pod runs: there is no flow to carry', async () => {
+    const { api, recorder, memory } = setup();
+    await reconcileNamespace('a1', { plan: joined, policies: api, writer: api, recorder, memory, hasPods: false });
+    expect(api.writes.filter((w) => w.includes('netfence-onboarding'))).toEqual([]);
+    expect(api.writes.at(-1)).toBe('create a1/netfence-default-deny');
+  });
+
+  test('puts back a label someone changed', async () => {
+    const { api, recorder, memory } = setup();
+    await reconcileNamespace('a1', { plan: joined, policies: api, writer: api, recorder, memory, member: labels(api, undefined, 'team-a') });
+    api.writes.length = 0;
+    await reconcileNamespace('a1', { plan: joined, policies: api, writer: api, recorder, memory, member: labels(api, 'team-b', 'team-a') });
+    expect(api.writes).toEqual(['label a1=team-a']);
+  });
+
+  test('fences a joining namespace whose label cannot be written, then fails so the key is retried', async () => {
+    const { api, recorder, memory } = setup();
+    await expect(reconcileNamespace('a1', { plan: joined, policies: api, writer: api, recorder, memory, member: labels(api, undefined, 'team-a', 403) })).rejects.toMatchObject({ status: 403 });
+    expect(api.objects.has('a1/netfence-default-deny')).toBe(true);
+    expect(memory.failures.get('team-a')).toMatch(/namespace a1: cannot set its member label/);
+  });
+
+  test('removes the label of a leaving namespace before pruning its policies', async () => {
+    const { api, recorder, memory } = setup();
+    await reconcileNamespace('a1', { plan: joined, policies: api, writer: api, recorder, memory, member: labels(api, undefined, 'team-a') });
+    api.writes.length = 0;
+    const outcome = await reconcileNamespace('a1', { plan: left, policies: api, writer: api, recorder, memory, member: labels(api, 'team-a', undefined) });
+    expect(outcome.memberLabel).toBeNull();
+    expect(api.writes[0]).toBe('label a1=(none)');
+    expect(outcome.pruned.length).toBeGreaterThan(0);
+    expect([...api.objects.keys()].filter((k) => k.startsWith('a1/'))).toEqual([]);
+  });
+
+  test('prunes nothing while the label of a leaving namespace cannot be removed: its fence stays as it was', async () => {
+    const { api, recorder, memory } = setup();
+    await reconcileNamespace('a1', { plan: joined, policies: api, writer: api, recorder, memory, member: labels(api, undefined, 'team-a') });
+    const before = [...api.objects.keys()].sort();
+    await expect(reconcileNamespace('a1', { plan: left, policies: api, writer: api, recorder, memory, member: labels(api, 'team-a', undefined, 403) })).rejects.toMatchObject({ status: 403 });
+    expect([...api.objects.keys()].sort()).toEqual(before);
+    expect(memory.failures.get('team-a')).toMatch(/cannot remove its member label/);
+  });
 });
 
 describe('reconcileNamespace', () => {
