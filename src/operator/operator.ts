@@ -4,7 +4,8 @@
  * - Caches: TenantIsolations, Namespaces (metadata only, trimmed to name and labels), Pods
  *   (metadata only, trimmed to name and their `netfence.dev/expose-*` labels: the operator never
  *   holds a Pod spec or the rest of its labels), and NetworkPolicies labelled managed-by
- *   netfence (to see drift). They run on every replica, so a standby takes over warm.
+ *   netfence (to see drift; their equal parts shared, see trimPolicy). They run on every
+ *   replica, so a standby takes over warm.
  * - Event handlers only map objects to work: a change that can alter the plan (a tenant's
  *   generation, a namespace's labels but the member label, a pod's expose labels) marks the
  *   planner dirty; a change to a managed policy or to a namespace's member label queues its
@@ -22,6 +23,7 @@ import type { DeepReadonly, Namespace, NetworkPolicy } from '../api/k8s.js';
 import type { TenantIsolation } from '../api/types.js';
 import type { PodLabels } from '../compiler/compile.js';
 import type { CompilerSettings } from '../compiler/settings.js';
+import { Interner } from '../core/objects.js';
 import { RESOURCES, type KubeClient } from '../kube/client.js';
 import { createInformer, type Change, type Informer, type InformerOptions } from './informer.js';
 import { EventRecorder, kubeMemberLabelWriter, kubePolicyWriter, kubeStatusWriter, type WriteVerb } from './kube-writer.js';
@@ -94,6 +96,24 @@ function trimPod(raw: unknown): Meta {
   return { metadata };
 }
 
+/**
+ * Keeps of a NetworkPolicy what the reconcilers read (name, namespace, uid, resourceVersion,
+ * generation, labels, annotations, owners, spec), with the labels, annotations, owners and spec
+ * shared through `parts`: the policies of one tenant repeat them in every member namespace.
+ */
+function trimPolicy(raw: unknown, parts: Interner): DeepReadonly<NetworkPolicy> {
+  const p = raw as NetworkPolicy & { metadata: { generation?: number } };
+  const m = p.metadata;
+  const metadata: NetworkPolicy['metadata'] & { generation?: number } = { name: m.name, namespace: m.namespace };
+  if (m.uid !== undefined) metadata.uid = m.uid;
+  if (m.resourceVersion !== undefined) metadata.resourceVersion = m.resourceVersion;
+  if (m.generation !== undefined) metadata.generation = m.generation;
+  if (m.labels !== undefined) metadata.labels = parts.intern(m.labels);
+  if (m.annotations !== undefined) metadata.annotations = parts.intern(m.annotations);
+  if (m.ownerReferences !== undefined) metadata.ownerReferences = parts.intern(m.ownerReferences);
+  return { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata, spec: parts.intern(p.spec) };
+}
+
 const hasExposeLabel = (labels: Readonly<Record<string, string>> | undefined): boolean =>
   labels !== undefined && Object.keys(labels).some((k) => k.startsWith(EXPOSE_LABEL_PREFIX));
 
@@ -149,10 +169,12 @@ export class Operator {
     this.tenants = createInformer<Tenant>({ ...common('tenantisolations'), resource: RESOURCES.tenantIsolations });
     this.namespaces = createInformer<NamespaceMeta>({ ...common('namespaces'), resource: RESOURCES.namespaces, metadataOnly: true, transform: (raw) => trimNamespace(raw) as NamespaceMeta });
     this.pods = createInformer<PodMeta>({ ...common('pods'), resource: RESOURCES.pods, metadataOnly: true, transform: (raw) => trimPod(raw) as PodMeta });
+    const parts = new Interner();
     this.policies = createInformer<DeepReadonly<NetworkPolicy>>({
       ...common('networkpolicies'),
       resource: RESOURCES.networkPolicies,
       labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
+      transform: (raw) => trimPolicy(raw, parts),
     });
 
     this.recorder = new EventRecorder({

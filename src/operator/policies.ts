@@ -45,7 +45,16 @@ export function policyMatches(live: Policy, desired: Policy): boolean {
   // The one annotation netfence writes: present exactly when desired.
   if (live.metadata.annotations?.[CONFLICT_ANNOTATION] !== desired.metadata.annotations?.[CONFLICT_ANNOTATION]) return false;
   if (ownerKey(tenantOwners(live)) !== ownerKey(tenantOwners(desired))) return false;
-  return canonicalJson(normalizeSpec(live.spec)) === canonicalJson(normalizeSpec(desired.spec));
+  return specKey(live.spec) === specKey(desired.spec);
+}
+
+/** The canonical JSON of a normalized spec, remembered per frozen spec object (cached and planned specs are frozen and shared). */
+const specKeys = new WeakMap<object, string>();
+function specKey(spec: Policy['spec']): string {
+  if (!Object.isFrozen(spec)) return canonicalJson(normalizeSpec(spec));
+  let key = specKeys.get(spec);
+  if (key === undefined) specKeys.set(spec, (key = canonicalJson(normalizeSpec(spec))));
+  return key;
 }
 
 function ownerKey(refs: readonly DeepReadonly<OwnerReference>[]): string {

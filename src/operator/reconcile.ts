@@ -19,6 +19,7 @@
  *   members, counts, the Audit plan) and the Events about conflicts, invalid specs and plans.
  *   An unchanged status is not written.
  */
+import { createHash } from 'node:crypto';
 import {
   CONDITION,
   KIND,
@@ -129,7 +130,8 @@ export interface NamespaceContext {
   hasPods?: boolean;
 }
 
-const digestOf = (p: Policy): string => canonicalJson([p.metadata.labels, p.metadata.annotations, p.metadata.ownerReferences, p.spec]);
+/** What was written, as a short hash: memory keeps one per managed policy. */
+const digestOf = (p: Policy): string => createHash('sha1').update(canonicalJson([p.metadata.labels, p.metadata.annotations, p.metadata.ownerReferences, p.spec])).digest('base64');
 
 const ownersOf = (p: Policy): TenantRef[] => tenantOwners(p).map((o) => ({ name: o.name, uid: o.uid }));
 
