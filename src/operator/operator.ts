@@ -69,6 +69,12 @@ type Tenant = DeepReadonly<TenantIsolation>;
 const NAMESPACE_KEY = 'namespace:';
 const OVERLAY_TTL_MS = 10_000;
 const TENANT_KEY = 'tenant:';
+/**
+ * Policy events and namespace reconciles queue their tenants' status this much later: the
+ * events of one namespace's writes (a join is five to eight) then cost one status write, not
+ * one each (a status lists every member, so at thousands of members each write is large).
+ */
+const STATUS_COALESCE_MS = 250;
 
 /** Keeps name, uid, resourceVersion, labels (and deletionTimestamp): all the operator reads of Namespaces. */
 function trimNamespace(raw: unknown): Meta {
@@ -412,9 +418,9 @@ export class Operator {
     const queue = this.queue;
     if (!queue) return;
     queue.add(NAMESPACE_KEY + ns);
-    for (const owner of tenantOwners(p)) queue.add(TENANT_KEY + owner.name);
+    for (const owner of tenantOwners(p)) queue.addAfter(TENANT_KEY + owner.name, STATUS_COALESCE_MS);
     // Tenants that claim the namespace report on its policies too (an Audit plan, conflicts).
-    for (const tenant of this.planner.current?.claimants.get(ns) ?? []) queue.add(TENANT_KEY + tenant);
+    for (const tenant of this.planner.current?.claimants.get(ns) ?? []) queue.addAfter(TENANT_KEY + tenant, STATUS_COALESCE_MS);
   }
 
   /** The policy cache with this replica's own recent writes laid over it. */
@@ -502,7 +508,7 @@ export class Operator {
         });
       } finally {
         // Their status reports failures (and recoveries) of this namespace's writes.
-        for (const tenant of plan.claimants.get(namespace) ?? []) this.queue?.add(TENANT_KEY + tenant);
+        for (const tenant of plan.claimants.get(namespace) ?? []) this.queue?.addAfter(TENANT_KEY + tenant, STATUS_COALESCE_MS);
       }
       if (outcome.driftCorrected.length > 0) metrics.driftCorrections.inc(outcome.driftCorrected.length);
       const changed = outcome.created.length + outcome.updated.length + outcome.driftCorrected.length + outcome.pruned.length + (outcome.memberLabel !== undefined ? 1 : 0);
