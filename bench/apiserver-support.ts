@@ -1,12 +1,14 @@
 /**
- * bench/apiserver-support: what the benches on a real kube-apiserver (bench/converge, bench/scale)
- * share: a generated workload of tenants and namespaces, installing netfence's CRD and RBAC
- * on a test/control-plane, `netfence run` as a child process, its /metrics and /proc figures,
- * watches on the policies it writes, and small timing helpers.
+ * bench/apiserver-support: what the benches on a real kube-apiserver (bench/converge,
+ * bench/scale, bench/kyverno) share: a generated workload of tenants and namespaces,
+ * installing netfence's CRD and RBAC on a test/control-plane, `netfence run` (or any other
+ * supervised child process), its /metrics and /proc figures, watches on NetworkPolicies, and
+ * small timing helpers.
  *
  * Guarantees: every request goes through src/kube/client (the operator's own client); the
  * operator child is configured by its flags alone (no NETFENCE_* or NODE_OPTIONS leaks in from
- * the caller) and is killed when this process exits. Figures are read, never asserted.
+ * the caller); every supervised child is killed when this process exits. Figures are read,
+ * never asserted.
  * Leaves out: what a bench times and prints.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -16,15 +18,16 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { fetch } from 'undici';
-import { parse, parseAllDocuments } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { API_VERSION, CRD_NAME, EXPOSE_LABEL_PREFIX, KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, TENANT_LABEL } from '../src/api/constants.js';
 import type { Namespace, NetworkPolicy } from '../src/api/k8s.js';
 import type { TenantIsolation } from '../src/api/types.js';
-import { compile } from '../src/compiler/compile.js';
+import { compile, type CompileResult } from '../src/compiler/compile.js';
 import { defaultSettings } from '../src/compiler/settings.js';
 import { kubeClient, RESOURCES, resourcePath, type KubeClient } from '../src/kube/client.js';
 import { loadConnection } from '../src/kube/config.js';
 import { freePorts, type ControlPlane } from '../test/control-plane/control-plane.js';
+import { deploymentNodeOptions as deploymentNodeOptionsIn } from '../test/integration/support/image.js';
 
 export const OPERATOR_NAMESPACE = 'netfence-system';
 export const BENCH_MANAGER = 'netfence-bench';
@@ -74,15 +77,18 @@ export function tenantObject(w: Workload, t: number, uid?: string): TenantIsolat
   };
 }
 
-/** The policies the compiler wants once every tenant exists and every namespace is labelled. */
-export function desiredPolicies(w: Workload, uids: ReadonlyMap<string, string>): readonly NetworkPolicy[] {
+/** What the compiler wants once every tenant exists and every namespace is labelled: the policies, and the member labels. */
+export function desiredState(w: Workload, uids: ReadonlyMap<string, string>): CompileResult {
   const namespaces: Namespace[] = [
     ...w.namespaces.map((name, i) => ({ metadata: { name, labels: { [TENANT_LABEL]: w.tenantOf(i) } } })),
     { metadata: { name: w.ingress } },
   ];
   const tenants = w.tenants.map((name, t) => tenantObject(w, t, uids.get(name) ?? `uid-of-${name}`));
-  return compile({ tenants, namespaces, settings: defaultSettings(OPERATOR_NAMESPACE) }).policies;
+  return compile({ tenants, namespaces, settings: defaultSettings(OPERATOR_NAMESPACE) });
 }
+
+/** The policies of desiredState. */
+export const desiredPolicies = (w: Workload, uids: ReadonlyMap<string, string>): readonly NetworkPolicy[] => desiredState(w, uids).policies;
 
 export const keyOf = (namespace: string, name: string): string => `${namespace}/${name}`;
 
@@ -213,16 +219,19 @@ export interface PolicyWatch {
   stop(): void;
 }
 
+/** Which NetworkPolicies a watch covers, in every namespace. */
+export type PolicySelector = { labelSelector: string } | { fieldSelector: string };
+
 /**
- * A watch on managed policies from now on, calling `onEvent` for each change. When the
- * server ends the stream it resumes from the last resourceVersion seen (bookmarks on).
+ * A watch from now on on the NetworkPolicies `selector` matches, calling `onEvent` for each
+ * change. When the server ends the stream it resumes from the last resourceVersion seen
+ * (bookmarks on).
  */
-export async function watchManagedPolicies(client: KubeClient, onEvent: (event: PolicyEvent) => void): Promise<PolicyWatch> {
-  const labelSelector = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
+export async function watchNetworkPolicies(client: KubeClient, selector: PolicySelector, onEvent: (event: PolicyEvent) => void): Promise<PolicyWatch> {
   const list = await client.request<{ metadata: { resourceVersion: string }; items: NetworkPolicy[] }>({
     method: 'GET',
     path: resourcePath(RESOURCES.networkPolicies),
-    query: { labelSelector },
+    query: selector,
     timeoutMs: 300_000,
   });
   const abort = new AbortController();
@@ -231,7 +240,7 @@ export async function watchManagedPolicies(client: KubeClient, onEvent: (event: 
     while (!abort.signal.aborted) {
       const events = client.watch<NetworkPolicy>({
         path: resourcePath(RESOURCES.networkPolicies),
-        query: { watch: true, labelSelector, resourceVersion, allowWatchBookmarks: true },
+        query: { watch: true, ...selector, resourceVersion, allowWatchBookmarks: true },
         signal: abort.signal,
       });
       for await (const event of events) {
@@ -246,6 +255,10 @@ export async function watchManagedPolicies(client: KubeClient, onEvent: (event: 
   failed.catch(() => undefined);
   return { listed: new Set(list.items.map((p) => keyOf(p.metadata.namespace, p.metadata.name))), failed, stop: () => abort.abort() };
 }
+
+/** watchNetworkPolicies on the policies netfence manages. */
+export const watchManagedPolicies = (client: KubeClient, onEvent: (event: PolicyEvent) => void): Promise<PolicyWatch> =>
+  watchNetworkPolicies(client, { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}` }, onEvent);
 
 /**
  * A watch on managed policies from now on; `complete` resolves with the time the last of
@@ -272,17 +285,11 @@ export async function watchPolicies(client: KubeClient, expected: ReadonlySet<st
 // --- the operator as a child process ---------------------------------------------------
 
 /**
- * NODE_OPTIONS as config/manager's Deployment sets them (the heap cap). Read from REPO:
- * test/integration/support/image.ts's deploymentNodeOptions resolves the repository from its
- * own location, which is wrong once compiled into dist/.
+ * NODE_OPTIONS as config/manager's Deployment sets them (the heap cap), read from REPO:
+ * test/integration/support/image.ts's default root is its own source tree's, which is wrong
+ * once compiled into dist/.
  */
-export function deploymentNodeOptions(): string {
-  type Env = { name: string; value?: string }[];
-  const manifest = parse(readFileSync(join(REPO, 'config', 'manager', 'manager.yaml'), 'utf8')) as { spec: { template: { spec: { containers: { env?: Env }[] } } } };
-  const value = manifest.spec.template.spec.containers.flatMap((c) => c.env ?? []).find((e) => e.name === 'NODE_OPTIONS')?.value;
-  if (value === undefined) throw new Error('config/manager/manager.yaml sets no NODE_OPTIONS');
-  return value;
-}
+export const deploymentNodeOptions = (): string => deploymentNodeOptionsIn(REPO);
 
 export interface OperatorChildOptions {
   logFile: string;
@@ -296,19 +303,55 @@ export interface OperatorChildOptions {
   flags?: readonly string[];
 }
 
-export interface OperatorChild {
+/** A child process that is killed when this process exits. */
+export interface Supervised {
   pid: number;
-  metricsPort: number;
-  healthPort: number;
-  logFile: string;
   /** Resolves with the exit code (null after a signal) when it exits. */
   exited: Promise<number | null>;
-  /** Warn and error lines of its log, for the summary. */
-  problems(): string[];
   /** SIGTERM, SIGKILL after 15 s; resolves with the exit code. */
   stop(): Promise<number | null>;
   /** SIGKILL at once, as a crash or an OOM kill would end it; resolves once it is gone. */
   kill(): Promise<void>;
+}
+
+/** Supervises `child` (just spawned; `what` names it in the error when it did not start). */
+export function supervise(child: ChildProcess, what: string): Supervised {
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const killOnExit = (): void => void child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  if (child.pid === undefined) throw new Error(`could not start ${what}`);
+  let stopping: Promise<number | null> | undefined;
+  const running = () => child.exitCode === null && child.signalCode === null;
+  return {
+    pid: child.pid,
+    exited,
+    stop: () => {
+      stopping ??= (async () => {
+        if (running()) {
+          child.kill('SIGTERM');
+          const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+          await exited;
+          clearTimeout(timer);
+        }
+        process.off('exit', killOnExit);
+        return child.exitCode;
+      })();
+      return stopping;
+    },
+    kill: async () => {
+      if (running()) child.kill('SIGKILL');
+      await exited;
+      process.off('exit', killOnExit);
+    },
+  };
+}
+
+export interface OperatorChild extends Supervised {
+  metricsPort: number;
+  healthPort: number;
+  logFile: string;
+  /** Warn and error lines of its log, for the summary. */
+  problems(): string[];
 }
 
 export async function startOperatorChild(plane: ControlPlane, options: OperatorChildOptions): Promise<OperatorChild> {
@@ -338,40 +381,15 @@ export async function startOperatorChild(plane: ControlPlane, options: OperatorC
   } finally {
     closeSync(fd);
   }
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const killOnExit = (): void => void child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  if (child.pid === undefined) throw new Error('could not start the operator');
-  let stopping: Promise<number | null> | undefined;
-  const running = () => child.exitCode === null && child.signalCode === null;
   return {
-    pid: child.pid,
+    ...supervise(child, 'the operator'),
     metricsPort: metricsPort as number,
     healthPort: healthPort as number,
     logFile,
-    exited,
     problems: () =>
       readFileSync(logFile, 'utf8')
         .split('\n')
         .filter((line) => /"level":"(warn|error)"/.test(line)),
-    stop: () => {
-      stopping ??= (async () => {
-        if (running()) {
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-          await exited;
-          clearTimeout(timer);
-        }
-        process.off('exit', killOnExit);
-        return child.exitCode;
-      })();
-      return stopping;
-    },
-    kill: async () => {
-      if (running()) child.kill('SIGKILL');
-      await exited;
-      process.off('exit', killOnExit);
-    },
   };
 }
 

@@ -10,15 +10,14 @@
  * once, into a staging folder moved into place with an atomic rename.
  *
  * Guarantees: paths are only returned from a complete build. Reuses the control plane's Go
- * discovery (findGo, goVersionOf) and lock.
+ * discovery (findGo, goVersionOf) and its locked build (buildOnce).
  * Leaves out: prebuilt images or release binaries (this project reaches no server that has them).
  */
 import { spawn } from 'node:child_process';
 import { accessSync, constants, cpSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { findGo, goVersionOf } from '../test/control-plane/binaries.js';
-import { withLock } from '../test/control-plane/lock.js';
+import { join } from 'node:path';
+import { buildOnce, findGo, goVersionOf } from '../test/control-plane/binaries.js';
 
 export const KYVERNO_MODULE = 'github.com/kyverno/kyverno';
 export const KYVERNO_VERSION = 'v1.19.1';
@@ -46,19 +45,12 @@ export async function provideKyverno(env: NodeJS.ProcessEnv, log: (line: string)
   const cached = fromFolder(target, `cache ${target}`);
   if (cached) return cached;
 
-  mkdirSync(dirname(target), { recursive: true });
-  return withLock(
-    `${target}.lock`,
-    async () => {
-      const builtMeanwhile = fromFolder(target, `cache ${target}`);
-      if (builtMeanwhile) return builtMeanwhile;
-      await build(go, goVersion.text, target, env, log);
-      const built = fromFolder(target, `built ${target}`);
-      if (!built) throw new Error(`build finished but ${target} lacks kyverno, background-controller or crds/`);
-      return built;
-    },
-    { onWait: (pid) => log(`waiting for another process (pid ${pid ?? '?'}) that is building Kyverno into ${target}`) },
-  );
+  return buildOnce(target, {
+    find: (origin) => fromFolder(target, origin),
+    build: () => build(go, goVersion.text, target, env, log),
+    lacks: 'kyverno, background-controller or crds/',
+    onWait: (pid) => log(`waiting for another process (pid ${pid ?? '?'}) that is building Kyverno into ${target}`),
+  });
 }
 
 function atLeast(text: string): boolean {

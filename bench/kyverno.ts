@@ -30,18 +30,17 @@
  * Leaves out: the other policies netfence writes per namespace (allow-same-tenant, DNS) are
  * not waited for; Kyverno generates the deny alone.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { API_VERSION, KIND, POLICY_NAMES, TENANT_LABEL } from '../src/api/constants.js';
-import type { NetworkPolicy } from '../src/api/k8s.js';
 import { RESOURCES, resourcePath, type KubeClient } from '../src/kube/client.js';
 import { isUnavailable, provideBinaries, type Binaries } from '../test/control-plane/binaries.js';
 import { freePorts, startControlPlane, type ControlPlane } from '../test/control-plane/control-plane.js';
-import { clientOf, createNamespaces, install, keyOf, mb, ms, progress, rssMb, startOperatorChild, tail, until, type OperatorChild } from './apiserver-support.js';
+import { clientOf, createNamespaces, install, keyOf, mb, ms, progress, rssMb, startOperatorChild, supervise, tail, until, watchNetworkPolicies, type OperatorChild, type Supervised } from './apiserver-support.js';
 import { KYVERNO_VERSION, provideKyverno, type KyvernoBuild } from './kyverno-build.js';
 
 const NAMESPACES = Number(process.env.BENCH_NAMESPACES ?? 1_000);
@@ -259,12 +258,9 @@ async function policyReady(admin: KubeClient): Promise<string | undefined> {
   return policy.status?.conditions?.find((c) => c.type === 'Ready')?.status;
 }
 
-interface KyvernoProcess {
+interface KyvernoProcess extends Supervised {
   process: string;
-  pid: number;
   logFile: string;
-  exited: Promise<number | null>;
-  stop(): Promise<number | null>;
 }
 
 function startKyvernoProcess(binary: string, name: string, args: string[], kubeconfig: string, logFile: string): KyvernoProcess {
@@ -370,38 +366,16 @@ interface PolicyWatch {
  * Both systems' denies are found by name, as they carry different labels.
  */
 async function watchPolicies(client: KubeClient, fieldSelector: string): Promise<PolicyWatch> {
-  const list = await client.request<{ metadata: { resourceVersion: string }; items: NetworkPolicy[] }>({
-    method: 'GET',
-    path: resourcePath(RESOURCES.networkPolicies),
-    query: { fieldSelector },
-    timeoutMs: 120_000,
+  const seen = new Map<string, number>();
+  const arrivals = new Set<() => void>();
+  const watch = await watchNetworkPolicies(client, { fieldSelector }, (event) => {
+    const key = keyOf(event.namespace, event.name);
+    if (event.type === 'DELETED' || seen.has(key)) return;
+    seen.set(key, event.at);
+    for (const arrived of arrivals) arrived();
   });
   const listedAt = performance.now();
-  const seen = new Map(list.items.map((p) => [keyOf(p.metadata.namespace, p.metadata.name), listedAt]));
-  const arrivals = new Set<() => void>();
-  const abort = new AbortController();
-  let resourceVersion = list.metadata.resourceVersion;
-  const broken = (async (): Promise<never> => {
-    // The server ends a watch after a while; it resumes from the last resourceVersion.
-    for (;;) {
-      const events = client.watch<NetworkPolicy>({
-        path: resourcePath(RESOURCES.networkPolicies),
-        query: { watch: true, fieldSelector, resourceVersion, allowWatchBookmarks: true },
-        signal: abort.signal,
-      });
-      for await (const event of events) {
-        if (event.type === 'ERROR') throw new Error(`policy watch failed: ${JSON.stringify(event.object)}`);
-        resourceVersion = event.object.metadata.resourceVersion ?? resourceVersion;
-        if (event.type !== 'ADDED' && event.type !== 'MODIFIED') continue;
-        const key = keyOf(event.object.metadata.namespace, event.object.metadata.name);
-        if (seen.has(key)) continue;
-        seen.set(key, performance.now());
-        for (const arrived of arrivals) arrived();
-      }
-      if (abort.signal.aborted) return new Promise<never>(() => undefined);
-    }
-  })();
-  broken.catch(() => undefined);
+  for (const key of watch.listed) if (!seen.has(key)) seen.set(key, listedAt);
   return {
     all: (keys, timeoutMs) => {
       let check: (() => void) | undefined;
@@ -418,9 +392,9 @@ async function watchPolicies(client: KubeClient, fieldSelector: string): Promise
         arrivals.add(check);
         check();
       });
-      return Promise.race([complete, broken]).finally(() => check && arrivals.delete(check));
+      return Promise.race([complete, watch.failed]).finally(() => check && arrivals.delete(check));
     },
-    stop: () => abort.abort(),
+    stop: () => watch.stop(),
   };
 }
 
@@ -434,32 +408,6 @@ function statusOf(url: string): Promise<number> {
     request.on('timeout', () => request.destroy(new Error(`GET ${url} timed out`)));
     request.on('error', reject);
   });
-}
-
-/** Kills `child` when this process exits; `stop` sends SIGTERM, SIGKILL after 15 s, and resolves with its exit code. */
-function supervise(child: ChildProcess, what: string): { pid: number; exited: Promise<number | null>; stop(): Promise<number | null> } {
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const killOnExit = (): void => void child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  if (child.pid === undefined) throw new Error(`could not start ${what}`);
-  let stopping: Promise<number | null> | undefined;
-  return {
-    pid: child.pid,
-    exited,
-    stop: () => {
-      stopping ??= (async () => {
-        if (child.exitCode === null && child.signalCode === null) {
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-          await exited;
-          clearTimeout(timer);
-        }
-        process.off('exit', killOnExit);
-        return child.exitCode;
-      })();
-      return stopping;
-    },
-  };
 }
 
 // --- report ------------------------------------------------------------------------------

@@ -105,18 +105,42 @@ export async function provideBinaries(options: ProvideOptions = {}): Promise<Bin
     return { unavailable: `${go} is ${goVersion?.text ?? 'not a working Go'}, older than go1.${MIN_GO_MINOR}` };
   }
 
+  return buildOnce(target, {
+    find: (origin) => fromFolder(target, origin),
+    build: () => build({ go, goVersion: goVersion.text, moduleDir, target, env, log }),
+    lacks: 'kube-apiserver, etcd or kubectl',
+    onWait: (pid) => log(`waiting for another process (pid ${pid ?? '?'}) that is building into ${target}`),
+  });
+}
+
+export interface BuildOnceSteps<T> {
+  /** What `target` holds when complete (origin `cache <target>` or `built <target>`), else undefined. */
+  find(origin: string): T | undefined;
+  /** Builds into `target`. */
+  build(): Promise<void>;
+  /** What an incomplete `target` lacks, for the error. */
+  lacks: string;
+  onWait(ownerPid: number | undefined): void;
+}
+
+/**
+ * Under the lock `<target>.lock` (its folder made first): what another process built into
+ * `target` meanwhile, else `build` and then what `target` holds; an error when the build
+ * leaves it incomplete.
+ */
+export async function buildOnce<T>(target: string, steps: BuildOnceSteps<T>): Promise<T> {
   mkdirSync(dirname(target), { recursive: true });
   return withLock(
     `${target}.lock`,
     async () => {
-      const builtMeanwhile = fromFolder(target, `cache ${target}`);
+      const builtMeanwhile = steps.find(`cache ${target}`);
       if (builtMeanwhile) return builtMeanwhile;
-      await build({ go, goVersion: goVersion.text, moduleDir, target, env, log });
-      const built = fromFolder(target, `built ${target}`);
-      if (!built) throw new Error(`build finished but ${target} lacks kube-apiserver, etcd or kubectl`);
+      await steps.build();
+      const built = steps.find(`built ${target}`);
+      if (!built) throw new Error(`build finished but ${target} lacks ${steps.lacks}`);
       return built;
     },
-    { onWait: (pid) => log(`waiting for another process (pid ${pid ?? '?'}) that is building into ${target}`) },
+    { onWait: steps.onWait },
   );
 }
 

@@ -42,9 +42,9 @@ export function asImageWould(argv: readonly string[], env: Record<string, string
 const quote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
 
 /** NODE_OPTIONS as config/manager's Deployment sets them (the heap cap), read from there. */
-export function deploymentNodeOptions(): string {
+export function deploymentNodeOptions(root: string = REPO_ROOT): string {
   type Env = { name: string; value?: string }[];
-  const manifest = parse(readFileSync(join(REPO_ROOT, 'config', 'manager', 'manager.yaml'), 'utf8')) as { spec: { template: { spec: { containers: { env?: Env }[] } } } };
+  const manifest = parse(readFileSync(join(root, 'config', 'manager', 'manager.yaml'), 'utf8')) as { spec: { template: { spec: { containers: { env?: Env }[] } } } };
   const value = manifest.spec.template.spec.containers.flatMap((c) => c.env ?? []).find((e) => e.name === 'NODE_OPTIONS')?.value;
   if (value === undefined) throw new Error('config/manager/manager.yaml sets no NODE_OPTIONS');
   return value;
