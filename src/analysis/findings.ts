@@ -31,7 +31,7 @@
  * (membership selectors matching nothing, exclusions, hostNetwork) is computed here.
  * Output order: errors first, then by category, tenant, namespace and message.
  */
-import { NAMESPACE_NAME_LABEL, SYSTEM_NAMESPACES, TENANT_LABEL } from '../api/constants.js';
+import { MEMBER_LABEL, NAMESPACE_NAME_LABEL, SYSTEM_NAMESPACES, TENANT_LABEL } from '../api/constants.js';
 import type { DeepReadonly, LabelSelector, Namespace, Pod } from '../api/k8s.js';
 import type { TenantIsolation } from '../api/types.js';
 import type { CompileResult } from '../compiler/compile.js';
@@ -135,7 +135,12 @@ function compilerFindings(compiled: DeepReadonly<CompileResult>): Finding[] {
   return out;
 }
 
-const labelsOf = (ns: DeepReadonly<Namespace>): Record<string, string> => ({ ...ns.metadata.labels, [NAMESPACE_NAME_LABEL]: ns.metadata.name });
+/** A namespace's labels as membership reads them: its name label set, the member label (netfence's output) left out, as the compiler does. */
+const labelsOf = (ns: DeepReadonly<Namespace>): Record<string, string> => {
+  const labels: Record<string, string> = { ...ns.metadata.labels, [NAMESPACE_NAME_LABEL]: ns.metadata.name };
+  delete labels[MEMBER_LABEL];
+  return labels;
+};
 
 /** Membership selectors that match no namespace (the compiler reports only a tenant left with no members). */
 function membershipFindings(input: FindingsInput): Finding[] {

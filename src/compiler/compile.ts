@@ -68,6 +68,7 @@ import type { Peer, PortSpec, TenantIsolation, TenantMode } from '../api/types.j
 import { cidrContains, compareCidrs, formatCidr, parseCidr, type Cidr } from '../core/cidr.js';
 import { canonicalSelector, compareStrings, isEmptySelector, matchesSelector } from '../core/labels.js';
 import { deepFreeze } from '../core/objects.js';
+import { labelValueProblem } from '../api/names.js';
 import { compileProblems } from './checks.js';
 import type { CompilerSettings } from './settings.js';
 
@@ -531,7 +532,9 @@ export function compile(input: CompileInput): CompileResult {
   for (const ns of namespaces.keys()) {
     written.push(...(byNamespace.get(ns) ?? []));
     const tenant = tenantOfNamespace.get(ns);
-    if (input.settings.memberLabel && tenant !== undefined) memberLabels.push({ namespace: ns, tenant: tenant.metadata.name });
+    // A name that cannot be a label value (the CRD refuses it) labels nothing: such a tenant
+    // cannot compile, so its members are deny-only and no rule of it selects by label.
+    if (input.settings.memberLabel && tenant !== undefined && labelValueProblem(tenant.metadata.name) === undefined) memberLabels.push({ namespace: ns, tenant: tenant.metadata.name });
   }
   return deepFreeze({ policies: written, memberLabels, tenants: results, conflicts });
 }

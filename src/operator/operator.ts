@@ -338,10 +338,16 @@ export class Operator {
     this.updateGauges();
   }
 
-  /** Queues a namespace; one the plan fences that has no deny yet goes ahead of everything else. */
+  /**
+   * Queues a namespace. Urgent, ahead of everything else: one the plan fences that has no deny
+   * yet, and one whose member label differs from the plan's while it carries one (a forged or
+   * stale label admits it into that tenant's rules until it goes).
+   */
   private addNamespace(namespace: string): void {
-    const wanted = this.planner.current?.desired.get(namespace)?.has(POLICY_NAMES.defaultDeny) ?? false;
-    this.queue?.add(NAMESPACE_KEY + namespace, wanted && !this.reader.policiesIn(namespace).has(POLICY_NAMES.defaultDeny));
+    const plan = this.planner.current;
+    const unfenced = (plan?.desired.get(namespace)?.has(POLICY_NAMES.defaultDeny) ?? false) && !this.reader.policiesIn(namespace).has(POLICY_NAMES.defaultDeny);
+    const label = plan?.labelsMembers ? this.memberLabelOf(namespace) : undefined;
+    this.queue?.add(NAMESPACE_KEY + namespace, unfenced || (label !== undefined && label !== plan?.memberOf.get(namespace)));
   }
 
   private onTenant(change: Change<Tenant>): void {
@@ -417,7 +423,7 @@ export class Operator {
     }
     const queue = this.queue;
     if (!queue) return;
-    queue.add(NAMESPACE_KEY + ns);
+    this.addNamespace(ns);
     for (const owner of tenantOwners(p)) queue.addAfter(TENANT_KEY + owner.name, STATUS_COALESCE_MS);
     // Tenants that claim the namespace report on its policies too (an Audit plan, conflicts).
     for (const tenant of this.planner.current?.claimants.get(ns) ?? []) queue.addAfter(TENANT_KEY + tenant, STATUS_COALESCE_MS);
@@ -490,8 +496,15 @@ export class Operator {
     if (key.startsWith(NAMESPACE_KEY)) {
       const namespace = key.slice(NAMESPACE_KEY.length);
       const ns = this.namespaces.get(namespace);
-      // Gone or terminating: its policies go with it; writing there would be refused.
-      if (!ns || ns.metadata.deletionTimestamp) return;
+      if (!ns) return;
+      if (ns.metadata.deletionTimestamp) {
+        // Terminating: its policies go with it (writing there would be refused), but a member
+        // label the plan no longer wants goes now, or the tenant keeps admitting it meanwhile.
+        if (plan.labelsMembers && plan.memberOf.get(namespace) === undefined && this.memberLabelOf(namespace) !== undefined) {
+          await this.memberWriter.setMember(namespace, null, ns.metadata.uid);
+        }
+        return;
+      }
       let outcome;
       try {
         const member = plan.labelsMembers

@@ -8,9 +8,11 @@
  *   land one by one: see onboarding.ts), corrects what differs, then prunes what no plan wants.
  *   With members selected by label, it first sets the namespace's member label (a joining
  *   namespace is then admitted by its tenant's rules, its own included, before its deny lands)
- *   or removes it (a leaving one is no longer admitted before its policies go); when that
- *   write fails it still writes the planned policies (a namespace must get its deny) but
- *   prunes nothing, so no namespace is opened while a label says it belongs to a tenant.
+ *   or removes it (a leaving one is no longer admitted before its policies go). When that
+ *   write fails it still writes the planned policies (a namespace must get its deny), and
+ *   prunes only where the plan keeps a deny there (a stale label then admits nothing the
+ *   namespace's own planned policies do not, and the old tenant's allows must go); a
+ *   namespace that leaves every tenant keeps its policies until its label is gone.
  *   Guarantees P5: it changes or deletes only policies with the managed-by label and a
  *   TenantIsolation owner, creates with a create call (a same-named policy of someone else
  *   stays untouched), and deletes with preconditions on uid and resourceVersion, so a policy
@@ -211,7 +213,8 @@ export async function reconcileNamespace(namespace: string, ctx: NamespaceContex
   }
 
   if (bridge) await writer.remove(bridge);
-  if (labelFailure !== undefined) {
+  const fenced = desired.some((p) => p.metadata.name === POLICY_NAMES.defaultDeny);
+  if (labelFailure !== undefined && !fenced) {
     report(namespace, outcome, recorder, desired);
     throw labelFailure;
   }
@@ -223,6 +226,10 @@ export async function reconcileNamespace(namespace: string, ctx: NamespaceContex
     await writer.remove(policy);
     memory.written.delete(`${namespace}/${policy.metadata.name}`);
     outcome.pruned.push(policy.metadata.name);
+  }
+  if (labelFailure !== undefined) {
+    report(namespace, outcome, recorder, desired, stale);
+    throw labelFailure;
   }
   for (const want of desired) for (const owner of ownersOf(want)) memory.failures.delete(owner.name);
   // A name held by someone else's policy is a failure the tenant must show (Degraded), not progress.
@@ -244,9 +251,11 @@ async function writeMemberLabel(namespace: string, member: MemberLabelState | un
     outcome.memberLabel = member.want ?? null;
     return undefined;
   } catch (error) {
-    const tenant = member.want ?? member.have;
+    // Both tenants must show it: the one the namespace joins, and the one whose rules its stale label still satisfies.
     const verb = member.want === undefined ? 'remove' : 'set';
-    if (tenant !== undefined) memory.failures.set(tenant, `namespace ${namespace}: cannot ${verb} its member label: ${(error as Error).message}`);
+    for (const tenant of new Set([member.want, member.have])) {
+      if (tenant !== undefined) memory.failures.set(tenant, `namespace ${namespace}: cannot ${verb} its member label: ${(error as Error).message}`);
+    }
     return error;
   }
 }

@@ -336,7 +336,12 @@ describeWithControlPlane('the integration control plane', () => {
       { what: 'listing Secrets cluster-wide', call: (op) => op.makeApiClient(CoreV1Api).listSecretForAllNamespaces() },
       { what: 'reading ConfigMaps', call: (op, c) => op.makeApiClient(CoreV1Api).listNamespacedConfigMap({ namespace: c.workNamespace }) },
       { what: 'creating a Namespace', call: (op) => op.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: uniqueName('sneaky') } } }) },
-      { what: 'labelling a Namespace', call: (op, c) => apply(op, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: c.workNamespace, labels: { 'netfence.dev/tenant': 'x' } } }) },
+      // It may patch Namespaces (the member label; the admission guard keeps it to that label), nothing more.
+      {
+        what: 'replacing a Namespace',
+        call: (op, c) => op.makeApiClient(CoreV1Api).replaceNamespace({ name: c.workNamespace, body: { metadata: { name: c.workNamespace, labels: { 'netfence.dev/tenant': 'x' } } } }),
+      },
+      { what: 'deleting a Namespace', call: (op, c) => op.makeApiClient(CoreV1Api).deleteNamespace({ name: c.workNamespace }) },
       {
         what: 'creating a Pod',
         call: (op, c) =>

@@ -90,6 +90,12 @@ describe('membership', () => {
     expect(r.memberLabels).toEqual([{ namespace: 'au1', tenant: 'audit' }]);
   });
 
+  test('a tenant whose name cannot be a label value (the CRD refuses it) labels nothing', () => {
+    const long = 'x'.repeat(70);
+    const r = compileWith({ tenants: [tenant(long, { namespaces: ['a1'] }), tenant('ok', { namespaces: ['b1'] })], namespaces: [ns('a1'), ns('b1')] });
+    expect(r.memberLabels).toEqual([{ namespace: 'b1', tenant: 'ok' }]);
+  });
+
   test('withMemberLabels sets the label where the result says, removes it elsewhere, and keeps every other label', () => {
     const namespaces = [ns('a1', { team: 'x' }), ns('stray', { [MEMBER_LABEL]: 'acme', keep: 'me' }), memberNs('a2', 'acme')];
     const r = compileWith({ tenants: [tenant('acme', { namespaces: ['a1', 'a2'] })], namespaces });

@@ -105,6 +105,27 @@ describe('reconcileNamespace with members selected by label', () => {
     expect([...api.objects.keys()].filter((k) => k.startsWith('a1/'))).toEqual([]);
   });
 
+  test('a namespace two tenants now claim loses its old tenant\'s allows even while its label cannot be removed (P6), and both tenants hear of it', async () => {
+    const { api, recorder, memory } = setup();
+    await reconcileNamespace('a1', { plan: joined, policies: api, writer: api, recorder, memory, member: labels(api, undefined, 'team-a') });
+    const conflicted = planOf({ tenants: [liveTenant('team-a', { namespaces: ['a1'] }), liveTenant('team-c', { namespaces: ['a1'] })], namespaces: [ns('a1')] });
+    await expect(reconcileNamespace('a1', { plan: conflicted, policies: api, writer: api, recorder, memory, member: labels(api, 'team-a', undefined, 403) })).rejects.toMatchObject({ status: 403 });
+    expect([...api.objects.keys()].filter((k) => k.startsWith('a1/'))).toEqual(['a1/netfence-default-deny']);
+    expect(memory.failures.get('team-a')).toMatch(/cannot remove its member label/);
+  });
+
+  test('a namespace moving to another tenant whose label cannot be written keeps no allow of the old one, and both tenants hear of it', async () => {
+    const { api, recorder, memory } = setup();
+    const withIngress = planOf({ tenants: [liveTenant('team-a', { ingress: { from: [{ namespaces: ['other'] }] } })], namespaces: [memberNs('a1', 'team-a'), ns('other')] });
+    await reconcileNamespace('a1', { plan: withIngress, policies: api, writer: api, recorder, memory, member: labels(api, undefined, 'team-a') });
+    expect(api.objects.has('a1/netfence-allow-ingress')).toBe(true);
+    const moved = planOf({ tenants: [liveTenant('team-a'), liveTenant('team-b')], namespaces: [memberNs('a1', 'team-b'), ns('other')] });
+    await expect(reconcileNamespace('a1', { plan: moved, policies: api, writer: api, recorder, memory, member: labels(api, 'team-a', 'team-b', 403) })).rejects.toMatchObject({ status: 403 });
+    expect(api.objects.has('a1/netfence-allow-ingress')).toBe(false);
+    expect(api.objects.get('a1/netfence-default-deny')?.metadata.ownerReferences?.map((o) => o.name)).toEqual(['team-b']);
+    expect([memory.failures.get('team-a'), memory.failures.get('team-b')]).toEqual([expect.stringMatching(/cannot set its member label/), expect.stringMatching(/cannot set its member label/)]);
+  });
+
   test('prunes nothing while the label of a leaving namespace cannot be removed: its fence stays as it was', async () => {
     const { api, recorder, memory } = setup();
     await reconcileNamespace('a1', { plan: joined, policies: api, writer: api, recorder, memory, member: labels(api, undefined, 'team-a') });
