@@ -19,7 +19,7 @@ import type { DeepReadonly, Namespace, NetworkPolicy, Pod } from '../api/k8s.js'
 import type { TenantIsolation } from '../api/types.js';
 import { compile, withMemberLabels, type CompileResult } from '../compiler/compile.js';
 import type { CompilerSettings } from '../compiler/settings.js';
-import { isNetfenceOwned } from '../operator/policies.js';
+import { isNetfenceOwned } from '../compiler/ownership.js';
 import { buildEvaluator, type Evaluator } from '../evaluator/index.js';
 import { tenantFences, type Fences } from './fences.js';
 import { buildReachability, type Reachability } from './reachability.js';

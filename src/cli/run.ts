@@ -4,22 +4,14 @@
  * the defaults below. The kubeconfig is `--kubeconfig`, else `$KUBECONFIG`, else
  * `~/.kube/config`, else the in-cluster ServiceAccount.
  *
- * Lifecycle: caches start on every replica; the one holding the Lease reconciles. SIGTERM or
- * SIGINT stops reconciling, lets in-flight reconciles finish, releases the Lease (a standby
- * takes over at once) and exits 0. Losing the Lease exits 1 so the kubelet restarts a clean
- * replica.
+ * SIGTERM and SIGINT stop the operator; what they and the loss of the Lease do is in
+ * src/controller/manager.ts.
  */
 import { hostname } from 'node:os';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { DEFAULT_LEASE_NAME, DEFAULT_OPERATOR_NAMESPACE } from '../api/constants.js';
-import { kubeClient } from '../kube/client.js';
-import { KubeConfigError, loadConnection, type Connection } from '../kube/config.js';
-import { InputError } from '../io/manifests.js';
-import { startHttpServer } from '../operator/http.js';
-import { LeaderElector } from '../operator/leader.js';
-import { createLogger, LOG_LEVELS, type LogLevel } from '../operator/log.js';
-import { createMetrics } from '../operator/metrics.js';
-import { Operator } from '../operator/operator.js';
+import { LOG_LEVELS, type LogLevel } from '../runtime/log.js';
+import { startOperator, type RunSettings } from '../controller/manager.js';
+export { startOperator, type RunHandle, type RunSettings } from '../controller/manager.js';
 import { noPositionals, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from './args.js';
 import { EXIT, SETTINGS_FLAGS, SETTINGS_HELP, settingsFrom, type CliIO } from './common.js';
 
@@ -70,23 +62,6 @@ Leader election (one replica reconciles, the others wait with warm caches):
 
 Durations: 500ms, 30s, 10m, 1h.`;
 
-export interface RunSettings {
-  kubeconfig: string | undefined;
-  compiler: ReturnType<typeof settingsFrom>;
-  operatorNamespace: string;
-  logLevel: LogLevel;
-  bindAddress: string;
-  metricsPort: number;
-  healthPort: number;
-  concurrency: number;
-  resyncPeriodMs: number;
-  leaderElect: boolean;
-  leaseName: string;
-  leaseDurationMs: number;
-  renewDeadlineMs: number;
-  retryPeriodMs: number;
-  identity: string;
-}
 
 /** Flags first, then NETFENCE_* variables: the environment fills flags that were not given. */
 export function withEnvironment(args: ParsedArgs, specs: readonly FlagSpec[], env: NodeJS.ProcessEnv): ParsedArgs {
@@ -149,113 +124,6 @@ export function runSettings(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   }
   if (settings.metricsPort !== 0 && settings.metricsPort === settings.healthPort) throw new UsageError('--metrics-port and --health-port must differ');
   return settings;
-}
-
-/** The kubeconfig named by the settings; a configuration problem is bad input (exit 2). */
-async function connect(settings: RunSettings): Promise<Connection> {
-  try {
-    return await loadConnection({ kubeconfig: settings.kubeconfig });
-  } catch (error) {
-    if (error instanceof KubeConfigError) throw new InputError([error.message]);
-    throw error;
-  }
-}
-
-export interface RunHandle {
-  /** Resolves with the exit code once the operator has stopped. */
-  done: Promise<number>;
-  /** What SIGTERM does. */
-  shutDown(): void;
-  operator: Operator;
-  metricsPort: number;
-  healthPort: number;
-}
-
-/** Starts the operator; `netfence run` and the integration tests call this. */
-export async function startOperator(settings: RunSettings, options: { kubeConfig?: KubeConfig; logStream?: NodeJS.WritableStream } = {}): Promise<RunHandle> {
-  const log = createLogger(settings.logLevel, options.logStream).child({ identity: settings.identity });
-  const connection = options.kubeConfig ?? (await connect(settings));
-  if (!options.kubeConfig) log.debug('credentials loaded', { from: (connection as Connection).source });
-  const client = kubeClient(connection);
-  const metrics = createMetrics();
-  const operator = new Operator({
-    client,
-    settings: settings.compiler,
-    log,
-    metrics,
-    concurrency: settings.concurrency,
-    resyncPeriodMs: settings.resyncPeriodMs,
-    identity: settings.identity,
-  });
-  let stopping = false;
-  let leading = false;
-  const checks = {
-    healthy: () => true as const,
-    ready: () => (operator.synced ? (true as const) : 'caches not synced yet'),
-  };
-  const metricsServer = await startHttpServer({ port: settings.metricsPort, host: settings.bindAddress, registry: metrics.registry, checks });
-  const healthServer = await startHttpServer({ port: settings.healthPort, host: settings.bindAddress, registry: metrics.registry, checks });
-  operator.start();
-  log.info('netfence started', { operatorNamespace: settings.operatorNamespace, leaderElect: settings.leaderElect, concurrency: settings.concurrency });
-
-  const shutdown = new AbortController();
-  const elector = settings.leaderElect
-    ? new LeaderElector({
-        client,
-        namespace: settings.operatorNamespace,
-        name: settings.leaseName,
-        identity: settings.identity,
-        log,
-        leaseDurationMs: settings.leaseDurationMs,
-        renewDeadlineMs: settings.renewDeadlineMs,
-        retryPeriodMs: settings.retryPeriodMs,
-      })
-    : undefined;
-
-  const done = (async (): Promise<number> => {
-    let code: number = EXIT.ok;
-    if (elector) {
-      let leadership: Promise<void> = Promise.resolve();
-      shutdown.signal.addEventListener('abort', () => void elector.release(), { once: true });
-      const outcome = await elector.run({
-        onStartedLeading: (signal) => {
-          leading = true;
-          metrics.leader.set(1);
-          log.info('became leader');
-          leadership = operator.lead(signal);
-        },
-        // The lease is still renewed while in-flight reconciles finish.
-        onStoppedLeading: async () => {
-          await leadership;
-          leading = false;
-          metrics.leader.set(0);
-        },
-      });
-      if (outcome === 'lost' && !stopping) {
-        log.error('lost leadership; exiting so a clean replica takes over');
-        code = 1;
-      }
-    } else {
-      leading = true;
-      metrics.leader.set(1);
-      await operator.lead(shutdown.signal);
-    }
-    await operator.stop();
-    await Promise.all([metricsServer.close(), healthServer.close()]);
-    log.info('netfence stopped', { leading });
-    return code;
-  })();
-
-  return {
-    done,
-    operator,
-    metricsPort: metricsServer.port,
-    healthPort: healthServer.port,
-    shutDown: () => {
-      stopping = true;
-      shutdown.abort();
-    },
-  };
 }
 
 export async function run(argv: readonly string[], io: CliIO): Promise<number> {

@@ -33,7 +33,7 @@
  * What is not:
  * - How fast kube-router enforces: the operator cannot make it faster than its sync (one full
  *   sync per change, ~40-110 ms here). The onboarding claim is about the order of the writes
- *   (no intermediate state isolates an allowed flow: the bridge of src/operator/onboarding.ts
+ *   (no intermediate state isolates an allowed flow: the bridge of src/controller/onboarding.ts
  *   first, holding every allow's rules, then the allows, the deny, and the bridge's delete) and
  *   that no window reopens; the printed gap
  *   from the deny's write to the first denied probe is kube-router's, bounded loosely.

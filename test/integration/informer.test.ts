@@ -4,8 +4,8 @@
  * a namespace of its own; nothing schedules them, which does not matter to a cache.
  */
 import { kubeClient, RESOURCES, resourcePath, type KubeClient, type Query, type WatchEvent, type WatchRequest } from '../../src/kube/client.js';
-import { createInformer, type Change, type Informer, type InformerEvent, type InformerOptions } from '../../src/operator/informer.js';
-import { silentLogger } from '../../src/operator/log.js';
+import { createInformer, type Change, type Informer, type InformerEvent, type InformerOptions } from '../../src/runtime/informer.js';
+import { silentLogger } from '../../src/runtime/log.js';
 import { cluster, describeWithControlPlane, eventually, uniqueName } from './support/cluster.js';
 
 interface PodMeta {

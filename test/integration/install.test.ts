@@ -7,7 +7,7 @@
  * reach every state it is for (policies written, drift restored, prune, status, Events, its
  * Lease) with no refusal, through the admission guard config/default installs too.
  */
-import { ONBOARDING_BRIDGE } from '../../src/operator/onboarding.js';
+import { ONBOARDING_BRIDGE } from '../../src/controller/onboarding.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

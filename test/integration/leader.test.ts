@@ -5,8 +5,8 @@
  * prints the failover time it measured on one line.
  */
 import { ApiError, isApiError, kubeClient, RESOURCES, resourcePath, type KubeClient } from '../../src/kube/client.js';
-import { formatMicroTime, LeaderElector, parseMicroTime, type Lease } from '../../src/operator/leader.js';
-import { silentLogger } from '../../src/operator/log.js';
+import { formatMicroTime, LeaderElector, parseMicroTime, type Lease } from '../../src/runtime/leader.js';
+import { silentLogger } from '../../src/runtime/log.js';
 import { apply, cluster, describeWithControlPlane, eventually, readKustomization, uniqueName, type Cluster } from './support/cluster.js';
 
 const RBAC_DIR = 'config/rbac';

@@ -5,7 +5,7 @@
  */
 import { POLICY_NAMES, REASON, TENANT_LABEL } from '../../src/api/constants.js';
 import { kubeClient, RESOURCES, resourcePath } from '../../src/kube/client.js';
-import { formatMicroTime } from '../../src/operator/leader.js';
+import { formatMicroTime } from '../../src/runtime/leader.js';
 import { cluster, describeWithControlPlane, uniqueName, type Cluster } from './support/cluster.js';
 import { condition, installForOperator, OPERATOR_NAMESPACE, runOperator, scrapeMetrics as scrape, sumOf, World, type RunningOperator } from './support/operator.js';
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { startHttpServer, type HttpServer } from '../../src/operator/http.js';
-import { createMetrics } from '../../src/operator/metrics.js';
+import { startHttpServer, type HttpServer } from '../../src/runtime/http.js';
+import { createMetrics } from '../../src/runtime/metrics.js';
 
 const NETFENCE_METRICS = [
   'netfence_reconcile_duration_seconds',

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import { ApiError, METADATA_LIST_ACCEPT, METADATA_WATCH_ACCEPT, RESOURCES } from '../../src/kube/client.js';
-import { createInformer, keyOf, type Change, type Informer, type InformerEvent, type InformerOptions } from '../../src/operator/informer.js';
-import { silentLogger } from '../../src/operator/log.js';
+import { createInformer, keyOf, type Change, type Informer, type InformerEvent, type InformerOptions } from '../../src/runtime/informer.js';
+import { silentLogger } from '../../src/runtime/log.js';
 import { FakeKube, podMeta, type ListPage } from '../fixtures/fake-kube.js';
 
 type Pod = ReturnType<typeof podMeta> & { metadata: { managedFields?: unknown; labels?: Record<string, string> } };

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import { ApiError, type KubeClient, type KubeRequest } from '../../src/kube/client.js';
-import { formatMicroTime, LeaderElector, parseMicroTime, type Lease, type LeaderElectorOptions } from '../../src/operator/leader.js';
-import { silentLogger } from '../../src/operator/log.js';
+import { formatMicroTime, LeaderElector, parseMicroTime, type Lease, type LeaderElectorOptions } from '../../src/runtime/leader.js';
+import { silentLogger } from '../../src/runtime/log.js';
 
 const NAMESPACE = 'netfence-system';
 const NAME = 'netfence-leader';

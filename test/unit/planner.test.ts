@@ -3,7 +3,7 @@ import type { Namespace } from '../../src/api/k8s.js';
 import type { TenantIsolation } from '../../src/api/types.js';
 import { defaultSettings } from '../../src/compiler/settings.js';
 import { deepFreeze } from '../../src/core/objects.js';
-import { Planner, type Plan, type PlanChanges } from '../../src/operator/planner.js';
+import { Planner, type Plan, type PlanChanges } from '../../src/controller/planner.js';
 import { memberNs, ns } from '../fixtures/builders.js';
 
 const tenant = (name: string, generation = 1, spec: TenantIsolation['spec'] = {}): TenantIsolation =>

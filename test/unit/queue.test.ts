@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import { ApiError } from '../../src/kube/client.js';
-import { isRetryable, terminal, TerminalError } from '../../src/operator/errors.js';
-import { requeueAfter, WorkQueue, type Outcome, type Result, type WorkQueueOptions } from '../../src/operator/queue.js';
+import { isRetryable, terminal, TerminalError } from '../../src/runtime/errors.js';
+import { requeueAfter, WorkQueue, type Outcome, type Result, type WorkQueueOptions } from '../../src/runtime/queue.js';
 
 /** A promise the test settles by hand. */
 function deferred<T = void>() {

@@ -4,13 +4,13 @@ import type { TenantIsolation, TenantIsolationSpec } from '../../src/api/types.j
 import type { CompileInput } from '../../src/compiler/compile.js';
 import { defaultSettings } from '../../src/compiler/settings.js';
 import { deepFreeze } from '../../src/core/objects.js';
-import { Planner, type Plan } from '../../src/operator/planner.js';
-import { isNetfenceOwned, policyMatches } from '../../src/operator/policies.js';
+import { Planner, type Plan } from '../../src/controller/planner.js';
+import { isNetfenceOwned, policyMatches } from '../../src/compiler/ownership.js';
 import { ApiError } from '../../src/kube/client.js';
-import { ReconcileMemory, reconcileNamespace, reconcileTenant, type MemberLabelState, type TenantContext } from '../../src/operator/reconcile.js';
+import { ReconcileMemory, reconcileNamespace, reconcileTenant, type MemberLabelState, type TenantContext } from '../../src/controller/reconcile.js';
 import { memberNs, ns, pod } from '../fixtures/builders.js';
 import { buildEvaluator, formatEndpoint, parseEndpoint } from '../../src/evaluator/index.js';
-import { onboardingBridge } from '../../src/operator/onboarding.js';
+import { onboardingBridge } from '../../src/controller/onboarding.js';
 import { FakePolicyApi, FakeRecorder, FakeStatusWriter } from '../fixtures/fake-policy-api.js';
 
 function liveTenant(name: string, spec: TenantIsolationSpec = {}, generation = 1, status?: TenantIsolation['status']): TenantIsolation {

@@ -25,12 +25,12 @@ import type { PodLabels } from '../compiler/compile.js';
 import type { CompilerSettings } from '../compiler/settings.js';
 import { Interner } from '../core/objects.js';
 import { RESOURCES, type KubeClient } from '../kube/client.js';
-import { createInformer, type Change, type Informer, type InformerOptions } from './informer.js';
-import { EventRecorder, kubeMemberLabelWriter, kubePolicyWriter, kubeStatusWriter, type WriteVerb } from './kube-writer.js';
-import type { Logger } from './log.js';
-import type { Metrics } from './metrics.js';
+import { createInformer, type Change, type Informer, type InformerOptions } from '../runtime/informer.js';
+import { EventRecorder, kubeMemberLabelWriter, kubePolicyWriter, kubeStatusWriter, type WriteVerb } from '../kube/writers.js';
+import type { Logger } from '../runtime/log.js';
+import type { Metrics } from '../runtime/metrics.js';
 import { Planner, type Plan } from './planner.js';
-import { tenantOwners } from './policies.js';
+import { tenantOwners } from '../compiler/ownership.js';
 import {
   ReconcileMemory,
   reconcileNamespace,
@@ -41,7 +41,7 @@ import {
   type PolicyWriter,
   type StatusWriter,
 } from './reconcile.js';
-import { WorkQueue, requeueAfter } from './queue.js';
+import { WorkQueue, requeueAfter } from '../runtime/queue.js';
 
 export interface OperatorOptions {
   client: KubeClient;

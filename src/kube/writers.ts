@@ -10,10 +10,10 @@
 import { API_VERSION, CONFLICT_ANNOTATION, FIELD_MANAGER, KIND, MANAGED_BY_VALUE, MEMBER_LABEL } from '../api/constants.js';
 import type { TenantIsolationStatus } from '../api/types.js';
 import { formatTime } from '../core/time.js';
-import { isApiError, RESOURCES, resourcePath, type KubeClient } from '../kube/client.js';
-import type { Logger } from './log.js';
-import { tenantOwners } from './policies.js';
-import { involvedObject, type MemberLabelWriter, type Policy, type PolicyWriter, type Recorder, type StatusWriter, type TenantRef } from './reconcile.js';
+import { isApiError, RESOURCES, resourcePath, type KubeClient } from './client.js';
+import type { Logger } from '../runtime/log.js';
+import { tenantOwners } from '../compiler/ownership.js';
+import { involvedObject, type MemberLabelWriter, type Policy, type PolicyWriter, type Recorder, type StatusWriter, type TenantRef } from '../controller/reconcile.js';
 
 export type WriteVerb = 'create' | 'apply' | 'replace' | 'delete' | 'label' | 'status' | 'event';
 

@@ -34,7 +34,7 @@ import { LIMITS } from '../api/schema.js';
 import { formatTime } from '../core/time.js';
 import type { Condition, PlannedChange, TenantIsolation, TenantIsolationStatus } from '../api/types.js';
 import { isApiError } from '../kube/client.js';
-import { canonicalJson, isNetfenceOwned, policyMatches, tenantOwners } from './policies.js';
+import { canonicalJson, isNetfenceOwned, policyMatches, tenantOwners } from '../compiler/ownership.js';
 import type { Plan } from './planner.js';
 import { ONBOARDING_BRIDGE, onboardingBridge } from './onboarding.js';
 
