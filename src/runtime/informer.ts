@@ -5,7 +5,7 @@
  * API:
  * - `createInformer<T>(options: InformerOptions<T>): Informer<T>`
  * - `Informer<T>`: `changes: Observable<Change<T>>`, `start()`, `stop(): Promise<void>`,
- *   `synced`, `waitForSync(signal?)`, `get(key)`, `list()`, `state`.
+ *   `synced`, `waitForSync(signal?)`, `get(key)`, `list()`, `byIndex(index, value)`, `state`.
  * - `Change<T>`: `upsert` (with `old` when the object was cached before), `delete` (the
  *   object's last state), `resync` (periodic, for every cached object).
  * - `InformerEvent`, for metrics: `relist` (reason `start` | `expired` | `error`),
@@ -38,7 +38,10 @@
  * `synced` turns true at the first complete list and stays true through later relists.
  * Assumes: objects carry `metadata.name` and `metadata.resourceVersion`; keys and versions
  * are read from the object as received, before `transform`, so a transform may drop them.
- * Leaves out: indexes, several namespaces per informer, handing out mutable copies.
+ * Indexes: `indexers` name functions from an object to its index values (a namespace, an
+ *   owner); `byIndex` returns the objects under one value, kept in step with the store (updated
+ *   before the change is emitted, rebuilt with every complete list).
+ * Leaves out: several namespaces per informer, handing out mutable copies.
  * Caveat: an object `transform` throws on is logged and skipped: a watch event keeps the
  * cached version, a list leaves the object out (and so reports it deleted).
  */
@@ -94,6 +97,8 @@ export interface InformerOptions<T> {
   /** Restart backoff after errors. Default 500 ms rising to 30 s. */
   backoff?: { initialMs: number; maxMs: number };
   onEvent?: (event: InformerEvent) => void;
+  /** Index name -> the values an object is filed under (see `byIndex`). */
+  indexers?: Readonly<Record<string, (object: T) => readonly string[]>>;
 }
 
 export interface Informer<T> {
@@ -113,6 +118,8 @@ export interface Informer<T> {
   /** `namespace/name`, or `name` for cluster-scoped objects (see `keyOf`). */
   get(key: string): T | undefined;
   list(): T[];
+  /** The objects filed under `value` in the index `index`, by store key (empty when none). Throws for an index not configured. */
+  byIndex(index: string, value: string): ReadonlyMap<string, T>;
   readonly state: InformerState;
 }
 
@@ -172,11 +179,15 @@ function dropManagedFields(raw: unknown): unknown {
   return raw;
 }
 
+const EMPTY_INDEX: ReadonlyMap<string, never> = new Map<string, never>();
+
 class SupervisedInformer<T> implements Informer<T> {
   private readonly subject = new Subject<Change<T>>();
   readonly changes: Observable<Change<T>> = this.subject.asObservable();
 
   private store = new Map<string, Entry<T>>();
+  /** index -> value -> store key -> object. */
+  private indexes = new Map<string, Map<string, Map<string, T>>>();
   private resourceVersion: string | undefined;
   private currentState: InformerState = 'idle';
   private hasSynced = false;
@@ -226,6 +237,29 @@ class SupervisedInformer<T> implements Informer<T> {
 
   list(): T[] {
     return Array.from(this.store.values(), (entry) => entry.object);
+  }
+
+  byIndex(index: string, value: string): ReadonlyMap<string, T> {
+    if (this.options.indexers?.[index] === undefined) throw new Error(`no index ${JSON.stringify(index)}`);
+    return this.indexes.get(index)?.get(value) ?? EMPTY_INDEX;
+  }
+
+  private index(key: string, object: T | undefined, add: boolean): void {
+    if (object === undefined) return;
+    for (const [index, valuesOf] of Object.entries(this.options.indexers ?? {})) {
+      let byValue = this.indexes.get(index);
+      if (!byValue) this.indexes.set(index, (byValue = new Map()));
+      for (const value of valuesOf(object)) {
+        let objects = byValue.get(value);
+        if (add) {
+          if (!objects) byValue.set(value, (objects = new Map()));
+          objects.set(key, object);
+        } else if (objects) {
+          objects.delete(key);
+          if (objects.size === 0) byValue.delete(value);
+        }
+      }
+    }
   }
 
   start(): void {
@@ -419,6 +453,10 @@ class SupervisedInformer<T> implements Informer<T> {
       if (!fresh.has(key)) changes.push({ type: 'delete', object: old.object });
     }
     this.store = fresh;
+    if (this.options.indexers !== undefined) {
+      this.indexes = new Map();
+      for (const [key, entry] of fresh) this.index(key, entry.object, true);
+    }
     this.resourceVersion = resourceVersion;
     const first = !this.hasSynced;
     this.hasSynced = true;
@@ -515,6 +553,7 @@ class SupervisedInformer<T> implements Informer<T> {
     if (event.type === 'DELETED') {
       if (!old) return;
       this.store.delete(key);
+      this.index(key, old.object, false);
       // The object's last state; the cached one when it cannot be transformed.
       const last = this.entryOf(raw)?.entry.object ?? old.object;
       this.subject.next(deepFreeze({ type: 'delete', object: last }));
@@ -525,6 +564,8 @@ class SupervisedInformer<T> implements Informer<T> {
     if (!found) return;
     const { entry } = found;
     this.store.set(key, entry);
+    if (old) this.index(key, old.object, false);
+    this.index(key, entry.object, true);
     this.subject.next(deepFreeze(old ? { type: 'upsert', object: entry.object, old: old.object } : { type: 'upsert', object: entry.object }));
   }
 

@@ -580,3 +580,31 @@ test('keyOf is namespace/name for namespaced objects and name for cluster-scoped
   expect(keyOf({ metadata: { name: 'a', namespace: 'ns' } })).toBe('ns/a');
   expect(keyOf({ metadata: { name: 'tenant-a' } })).toBe('tenant-a');
 });
+
+describe('indexes', () => {
+  const byLabel = { indexers: { app: (p: Pod) => (p.metadata.labels?.app ? [p.metadata.labels.app] : []) } };
+  const appsOf = (h: Harness, app: string) => [...h.informer.byIndex('app', app).keys()].sort();
+
+  test('files objects under their index values, moves them with watch events, and agrees with the store at every emitted change', async () => {
+    const h = await synced([podMeta('a', '5', { labels: { app: 'web' } }), podMeta('b', '6', { labels: { app: 'web' } }), podMeta('c', '7')], '10', byLabel);
+    const seen: string[][] = [];
+    h.informer.changes.subscribe(() => seen.push(appsOf(h, 'web')));
+    expect(appsOf(h, 'web')).toEqual(['ns/a', 'ns/b']);
+    h.fake.lastWatch.send('MODIFIED', podMeta('a', '8', { labels: { app: 'db' } })).send('ADDED', podMeta('d', '9', { labels: { app: 'web' } })).send('DELETED', podMeta('b', '10', { labels: { app: 'web' } }));
+    await settle();
+    expect(seen).toEqual([['ns/b'], ['ns/b', 'ns/d'], ['ns/d']]);
+    expect(appsOf(h, 'db')).toEqual(['ns/a']);
+    expect(h.informer.byIndex('app', 'db').get('ns/a')).toBe(h.informer.get('ns/a'));
+    expect(h.informer.byIndex('app', 'none').size).toBe(0);
+    expect(() => h.informer.byIndex('nope', 'x')).toThrow(/no index "nope"/);
+  });
+
+  test('a relist rebuilds the index from the complete list', async () => {
+    const h = await synced([podMeta('a', '5', { labels: { app: 'web' } }), podMeta('b', '6', { labels: { app: 'web' } })], '10', byLabel);
+    h.fake.lastWatch.error(410, 'Expired');
+    h.fake.replyToLists(page('40', [podMeta('b', '30', { labels: { app: 'db' } }), podMeta('c', '31', { labels: { app: 'web' } })]));
+    await settle();
+    expect(appsOf(h, 'web')).toEqual(['ns/c']);
+    expect(appsOf(h, 'db')).toEqual(['ns/b']);
+  });
+});
