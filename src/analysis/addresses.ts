@@ -25,7 +25,9 @@ export interface AddressPiece {
 }
 
 const ROOTS = [parseCidr('0.0.0.0/0') as Cidr, parseCidr('::/0') as Cidr];
-const METADATA = CLOUD_METADATA_CIDRS.map((c) => parseCidr(c) as Cidr);
+/** The cloud metadata prefixes (CLOUD_METADATA_CIDRS), parsed: the one copy the analysis uses. */
+export const METADATA_CIDRS: readonly Cidr[] = CLOUD_METADATA_CIDRS.map((c) => parseCidr(c) as Cidr);
+const METADATA = METADATA_CIDRS;
 const MAX_LISTED_HOLES = 4;
 
 function size(c: Cidr): bigint {

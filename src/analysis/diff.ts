@@ -5,7 +5,8 @@
  * a path goes from one end to another, an end being a namespace or a piece of the address
  * space outside the cluster (the pieces of both scenes cut together, so an ipBlock added
  * elsewhere changes no end). A path's ports are those on which some pod (or address) of the
- * source reaches some pod of the destination.
+ * source reaches some other pod of the destination: a pod's traffic to itself is always
+ * allowed, so no change opens or closes it (reachability.ts), and node traffic is not modelled.
  *
  * Guarantees, for every path and port:
  * - `opened`: allowed in the head, not in the base; `closed`: the reverse. Each is described

@@ -21,13 +21,15 @@
  * Assumptions: membership comes from the compiler's result (who belongs to which tenant is
  * the fence's shape, not a permission).
  */
-import { CLOUD_METADATA_CIDRS, EXPOSE_LABEL_PREFIX, EXPOSE_LABEL_VALUE, NAMESPACE_NAME_LABEL } from '../api/constants.js';
+import { EXPOSE_LABEL_PREFIX, EXPOSE_LABEL_VALUE, NAMESPACE_NAME_LABEL } from '../api/constants.js';
 import { INTERNET_IP_BLOCKS } from '../api/internet.js';
-import type { DeepReadonly, Protocol } from '../api/k8s.js';
+import type { DeepReadonly } from '../api/k8s.js';
 import type { Peer as DeclaredPeer, PortSpec, TenantIsolation, TenantMode } from '../api/types.js';
 import type { CompileResult } from '../compiler/compile.js';
 import type { CompilerSettings } from '../compiler/settings.js';
-import { cidrContains, parseCidr, type Cidr } from '../core/cidr.js';
+import { cidrContains, parseCidr } from '../core/cidr.js';
+import { compilePort } from '../evaluator/compile.js';
+import { METADATA_CIDRS as METADATA } from './addresses.js';
 import type { CompiledPort, Peer, Rule, RuleSource } from './rules.js';
 
 export interface TenantFence {
@@ -47,16 +49,10 @@ export interface Fences {
   tenantOf: ReadonlyMap<string, string>;
 }
 
-const METADATA = CLOUD_METADATA_CIDRS.map((c) => parseCidr(c) as Cidr);
-
+/** Declared ports mean what a NetworkPolicy's ports mean: compiled as the evaluator compiles those. */
 function declaredPorts(ports: readonly DeepReadonly<PortSpec>[] | undefined): CompiledPort[] | null {
   if (ports === undefined || ports.length === 0) return null;
-  return ports.map((p): CompiledPort => {
-    const protocol: Protocol = p.protocol ?? 'TCP';
-    if (p.port === undefined) return { protocol, kind: 'all' };
-    if (typeof p.port === 'string') return { protocol, kind: 'named', name: p.port };
-    return { protocol, kind: 'range', first: p.port, last: p.endPort ?? p.port };
-  });
+  return ports.map(compilePort);
 }
 
 /** The peer as the analysis reads it: the peers of one rule; none when it stands for nothing. */

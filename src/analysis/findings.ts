@@ -118,7 +118,7 @@ function conflictFindings(compiled: DeepReadonly<CompileResult>): Finding[] {
   return compiled.conflicts.map((c) => {
     const enforcing = c.tenants.some((t) => modeOf.get(t) === 'Enforce');
     const effect = enforcing
-      ? 'it belongs to no tenant and keeps only the deny policies: its pods reach nothing and nothing reaches them'
+      ? 'it belongs to no tenant and keeps only the deny policies: its pods reach no other pod and no other pod reaches them'
       : 'it belongs to no tenant (all its claimants are in Audit, so netfence writes nothing there)';
     return { category: 'conflict', severity: 'error', namespace: c.namespace, message: `namespace ${c.namespace} is claimed by tenants ${c.tenants.join(', ')}: ${effect}` };
   });

@@ -7,11 +7,16 @@
  * included) reaches every pod of the column on some port (for address entries: every piece
  * of the address space), `some` when some pairs do. Its fence is the worst of its paths: violation, audit, declared,
  * unfenced, same.
+ * Pairs are of two different pods (reachability.ts): a pod's traffic to itself, always
+ * allowed, is no pair, so it neither makes a cell nor adds ports to one, nor counts against
+ * `all` (it is never missing). A workload's or a possible pod stands for several pods, so
+ * from it to itself is a pair. Node traffic is not modelled (reachability.ts).
  */
 import { compareStrings } from '../core/labels.js';
 import { violationOf } from './check.js';
 import type { CellFence, Matrix, MatrixCell, MatrixEntry, MatrixReport } from './matrix-model.js';
 import { PortSet } from './ports.js';
+import { isSinglePodName } from '../evaluator/endpoint.js';
 import type { EndpointClass } from './reachability.js';
 import type { Scene } from './scene.js';
 
@@ -30,14 +35,21 @@ interface Accumulator {
 /** Units of one endpoint class inside one matrix entry: pods, or pieces of address space. */
 type Spread = Map<string, number>;
 
-function build(entries: MatrixEntry[], sizes: ReadonlyMap<string, number>, cells: ReadonlyMap<string, Accumulator>): Matrix {
+/**
+ * Pairs of two different pods from `f` units to `t` units of one entry pair; `singles`: the
+ * units of one Pod each when both ends are the same units (then each of them and itself is
+ * self-traffic, no pair).
+ */
+const pairCount = (f: number, t: number, singles: number): number => f * t - singles;
+
+function build(entries: MatrixEntry[], sizes: ReadonlyMap<string, number>, singles: ReadonlyMap<string, number>, cells: ReadonlyMap<string, Accumulator>): Matrix {
   return {
     entries,
     cells: entries.map((from) =>
       entries.map((to) => {
         const acc = cells.get(`${from.id}\u0000${to.id}`);
         if (acc === undefined) return NONE;
-        const total = (sizes.get(from.id) ?? 0) * (sizes.get(to.id) ?? 0);
+        const total = pairCount(sizes.get(from.id) ?? 0, sizes.get(to.id) ?? 0, from.id === to.id ? (singles.get(from.id) ?? 0) : 0);
         return { reach: acc.pairs >= total ? 'all' : 'some', ports: acc.ports.format(), fence: acc.fence };
       }),
     ),
@@ -53,9 +65,11 @@ export function buildMatrix(scene: Scene, title: string): MatrixReport {
   // Pods of the input (and workloads) for the details; every member, possible pods too, for "all" against "some".
   const podCount = new Map<string, number>();
   const memberCount = new Map<string, number>();
+  const singleCount = new Map<string, number>();
   for (const c of reach.classes) {
     for (const p of c.pods) {
       memberCount.set(p.namespace, (memberCount.get(p.namespace) ?? 0) + 1);
+      if (isSinglePodName(p.name)) singleCount.set(p.namespace, (singleCount.get(p.namespace) ?? 0) + 1);
       if (p.origin !== 'possible') podCount.set(p.namespace, (podCount.get(p.namespace) ?? 0) + 1);
     }
   }
@@ -92,15 +106,19 @@ export function buildMatrix(scene: Scene, title: string): MatrixReport {
   namespaceSizes.set(METADATA_ID, pieceCount(true));
   const tenantSizes = new Map<string, number>(namespaceSizes);
   for (const t of compiled.tenants) tenantSizes.set(`tenant:${t.name}`, t.members.reduce((n, m) => n + (memberCount.get(m) ?? 0), 0));
+  const namespaceSingles = new Map<string, number>([...singleCount].map(([n, c]) => [`namespace:${n}`, c]));
+  const tenantSingles = new Map<string, number>(namespaceSingles);
+  for (const t of compiled.tenants) tenantSingles.set(`tenant:${t.name}`, t.members.reduce((n, m) => n + (singleCount.get(m) ?? 0), 0));
 
   const nsEntryOf = (n: string): string => `namespace:${n}`;
   const tenantEntryOf = (n: string): string => {
     const t = tenantOf.get(n);
     return t === undefined ? `namespace:${n}` : `tenant:${t}`;
   };
-  const spread = (c: EndpointClass, entryOf: (namespace: string) => string): Spread => {
+  const spread = (c: EndpointClass, entryOf: (namespace: string) => string, singlesOnly = false): Spread => {
     const out: Spread = new Map();
     if (c.kind === 'external') {
+      if (singlesOnly) return out;
       for (const a of c.addresses) {
         const id = a.metadata ? METADATA_ID : EXTERNAL_ID;
         out.set(id, (out.get(id) ?? 0) + 1);
@@ -108,16 +126,29 @@ export function buildMatrix(scene: Scene, title: string): MatrixReport {
       return out;
     }
     for (const p of c.pods) {
+      if (singlesOnly && !isSinglePodName(p.name)) continue;
       const id = entryOf(p.namespace);
       out.set(id, (out.get(id) ?? 0) + 1);
     }
     return out;
   };
-  const spreads = new Map<EndpointClass, { ns: Spread; tenant: Spread }>();
-  const spreadOf = (c: EndpointClass): { ns: Spread; tenant: Spread } => {
+  interface Spreads {
+    ns: Spread;
+    tenant: Spread;
+    /** The units that are one Pod each, per entry. */
+    nsSingles: Spread;
+    tenantSingles: Spread;
+  }
+  const spreads = new Map<EndpointClass, Spreads>();
+  const spreadOf = (c: EndpointClass): Spreads => {
     let s = spreads.get(c);
     if (s === undefined) {
-      s = { ns: spread(c, nsEntryOf), tenant: spread(c, tenantEntryOf) };
+      s = {
+        ns: spread(c, nsEntryOf),
+        tenant: spread(c, tenantEntryOf),
+        nsSingles: spread(c, nsEntryOf, true),
+        tenantSingles: spread(c, tenantEntryOf, true),
+      };
       spreads.set(c, s);
     }
     return s;
@@ -125,12 +156,15 @@ export function buildMatrix(scene: Scene, title: string): MatrixReport {
 
   const nsCells = new Map<string, Accumulator>();
   const tenantCells = new Map<string, Accumulator>();
-  const add = (cells: Map<string, Accumulator>, from: Spread, to: Spread, ports: PortSet, fence: (fromId: string, toId: string) => CellFence): void => {
+  /** `singles`: for a class to itself, its units that are one Pod each (their pairs to themselves are no pairs). */
+  const add = (cells: Map<string, Accumulator>, from: Spread, to: Spread, singles: Spread | undefined, ports: PortSet, fence: (fromId: string, toId: string) => CellFence): void => {
     for (const [f, nf] of from) {
       for (const [t, nt] of to) {
+        const pairs = pairCount(nf, nt, singles !== undefined && f === t ? (singles.get(f) ?? 0) : 0);
+        if (pairs === 0) continue;
         const key = `${f}\u0000${t}`;
         const acc = cells.get(key) ?? { pairs: 0, ports: PortSet.EMPTY, fence: 'none' };
-        acc.pairs += nf * nt;
+        acc.pairs += pairs;
         acc.ports = acc.ports.union(ports);
         acc.fence = worse(acc.fence, fence(f, t));
         cells.set(key, acc);
@@ -149,14 +183,15 @@ export function buildMatrix(scene: Scene, title: string): MatrixReport {
     };
     const from = spreadOf(p.from);
     const to = spreadOf(p.to);
-    add(nsCells, from.ns, to.ns, p.allowed, fence);
-    add(tenantCells, from.tenant, to.tenant, p.allowed, fence);
+    const toItself = p.from === p.to;
+    add(nsCells, from.ns, to.ns, toItself ? from.nsSingles : undefined, p.allowed, fence);
+    add(tenantCells, from.tenant, to.tenant, toItself ? from.tenantSingles : undefined, p.allowed, fence);
   });
 
   return {
     title,
-    tenants: build([...tenantEntries, ...externalEntries], tenantSizes, tenantCells),
-    namespaces: build([...namespaceEntries, ...externalEntries], namespaceSizes, nsCells),
+    tenants: build([...tenantEntries, ...externalEntries], tenantSizes, tenantSingles, tenantCells),
+    namespaces: build([...namespaceEntries, ...externalEntries], namespaceSizes, namespaceSingles, nsCells),
     notes: [...scene.notes],
     violations,
   };

@@ -15,7 +15,8 @@
  * ports on which the evaluator (src/evaluator) answers allowed; `declared*` are the ports the
  * tenants' fences declare (fences.ts). Tested against the evaluator by property tests and on
  * the upstream cases.
- * Assumptions: the model's names are unique (the evaluator's index checks that first).
+ * Assumptions: the model's names are unique (the evaluator's index checks that first); pod
+ * addresses parse (podAddresses throws, naming the pod, on one that does not).
  * Possible pods: besides the model's pods (Pods, and workloads' templates named `kind/name`),
  * every namespace gets the pods that could be created there (possible-pods.ts): one per set
  * of the namespace's pod selectors that some labels match, named `*` (no labels) or
@@ -24,12 +25,27 @@
  * may sit on any port, one port carries one name. Each side's `ports` reads a name as every
  * port of its protocol (for naming the policies involved); the point evaluator, given the
  * same pod, resolves a name to nothing, so `explain` takes its verdict from the pair there.
+ * Self-traffic: a pod's connections to itself are always allowed (Kubernetes: "a pod cannot
+ * block access to itself"), and they are not what a class pair answers. `pair(A, B)` and
+ * `forEachAllowed` speak of connections between two different pods, one of A and one of B:
+ * for a class to itself, between two different members (a workload's or a possible pod
+ * stands for several pods, so from it to itself is such a pair). A class of one Pod of the
+ * input (`several` false) has no such pair, so its pair to itself allows nothing whatever the
+ * policies say: a cell built from pairs never shows self-traffic as pods of a class reaching
+ * each other, and no check finding is raised or hidden by it (a pod and itself are in one
+ * tenant, so the path never crosses a fence). `allowedBetween` answers for two endpoints,
+ * self included, as the evaluator does.
+ * Node traffic is not modelled: the analysis has no nodes, and an address outside the
+ * cluster is judged by the policies even when it is the address of a pod's node, to and from
+ * which Kubernetes always allows traffic (the evaluator knows it when given Nodes). No policy
+ * can open or close that traffic, so no check finding is about it; a cell towards `outside
+ * the cluster` leaves it out.
  */
 import { EXPOSE_LABEL_VALUE, NAMESPACE_NAME_LABEL } from '../api/constants.js';
 import type { DeepReadonly, LabelSelector, Namespace, NetworkPolicy, Pod, Protocol } from '../api/k8s.js';
 import { cidrContainsIP, formatCidr, parseIP, type Cidr, type IP } from '../core/cidr.js';
 import { compareStrings, matchesSelector, type Labels } from '../core/labels.js';
-import type { Endpoint } from '../evaluator/endpoint.js';
+import { isSinglePodName, podAddresses, type Endpoint } from '../evaluator/endpoint.js';
 import { addressPieces, type AddressPiece } from './addresses.js';
 import { exposuresOf, type Fences } from './fences.js';
 import { possiblePods } from './possible-pods.js';
@@ -82,6 +98,12 @@ export interface EndpointClass {
   tenant: string | undefined;
   /** Distinct namespaces of `pods`, sorted. */
   namespaces: readonly string[];
+  /**
+   * The class stands for more than one pod: two members or more, or one that stands for
+   * several pods (a workload's, a possible pod). False for a class of one Pod of the input,
+   * whose pair to itself is empty (see the module comment). True for addresses.
+   */
+  several: boolean;
 }
 
 /** What one policy (or declaration) of a side admits for one pair. */
@@ -163,7 +185,10 @@ export interface PairAnswer {
   to: EndpointClass;
   egress: SideAnswer;
   ingress: SideAnswer;
-  /** egress ∩ ingress: non-empty for every pair `forEachAllowed` reports. */
+  /**
+   * egress ∩ ingress, between two different pods: non-empty for every pair `forEachAllowed`
+   * reports; empty from a class that is not `several` to itself.
+   */
   allowed: PortSet;
 }
 
@@ -179,7 +204,7 @@ export interface Reachability {
   classOfAddress(ip: IP): EndpointClass;
   /** Every ordered pair of classes (not both external) with something allowed, in class order. */
   forEachAllowed(visit: (pair: PairAnswer) => void): void;
-  /** The full answer for one pair, allowed or not. */
+  /** The full answer for one pair, allowed or not, between different pods (see the module comment). */
   pair(from: EndpointClass, to: EndpointClass): PairAnswer;
   /**
    * Ports the source's tenant declares towards the destination (egress), and the
@@ -271,13 +296,6 @@ function peerKey(p: Peer): string {
 
 function namedPortKey(protocol: Protocol, name: string): string {
   return `${protocol} ${name}`;
-}
-
-function podAddresses(pod: DeepReadonly<Pod>): IP[] {
-  const texts = new Set<string>();
-  if (pod.status?.podIP) texts.add(pod.status.podIP);
-  for (const { ip } of pod.status?.podIPs ?? []) if (ip) texts.add(ip);
-  return [...texts].flatMap((t) => parseIP(t) ?? []);
 }
 
 function addressMatches(peer: Extract<Peer, { kind: 'addresses' }>, ips: readonly IP[]): boolean {
@@ -450,6 +468,7 @@ export function buildReachability(model: AnalysisModel, fences: Fences, limits: 
         addresses: [],
         tenant,
         namespaces: [],
+        several: true,
         remoteId,
         remotePeers: remoteSigs.all[remoteId] as ReadonlySet<number>,
         namedPortsId: anyNamedPort ? -1 : namedPortsId,
@@ -496,6 +515,7 @@ export function buildReachability(model: AnalysisModel, fences: Fences, limits: 
         addresses: [],
         tenant: undefined,
         namespaces: [],
+        several: true,
         remoteId,
         remotePeers: remoteSigs.all[remoteId] as ReadonlySet<number>,
         namedPortsId: noNamedPorts,
@@ -515,7 +535,8 @@ export function buildReachability(model: AnalysisModel, fences: Fences, limits: 
   }
   for (const cls of classes) {
     const pods = (members.get(cls) ?? []).sort((a, b) => compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name));
-    Object.assign(cls, { pods, addresses: externalPieces.get(cls) ?? [], namespaces: [...new Set(pods.map((p) => p.namespace))] });
+    const several = cls.kind === 'external' || pods.length > 1 || pods.some((p) => !isSinglePodName(p.name));
+    Object.assign(cls, { pods, addresses: externalPieces.get(cls) ?? [], namespaces: [...new Set(pods.map((p) => p.namespace))], several });
   }
 
   // ---- Which classes match each peer, and the candidates of each side.
@@ -602,7 +623,9 @@ export function buildReachability(model: AnalysisModel, fences: Fences, limits: 
   const pair = (from: ClassData, to: ClassData): PairAnswer => {
     const egress = from.kind === 'external' ? OPEN_SIDE : answer(from.egress, to, to);
     const ingress = to.kind === 'external' ? OPEN_SIDE : answer(to.ingress, from, to);
-    return { from, to, egress, ingress, allowed: allowedPorts(egress, ingress) };
+    // One pod and itself: self-traffic, which no class pair answers (see the module comment).
+    const allowed = from === to && !from.several ? PortSet.EMPTY : allowedPorts(egress, ingress);
+    return { from, to, egress, ingress, allowed };
   };
 
   const all = classes.map((c) => c.index);
@@ -654,6 +677,22 @@ export function buildReachability(model: AnalysisModel, fences: Fences, limits: 
       return { egress, ingress };
     },
   };
+}
+
+/**
+ * The ports allowed from one endpoint to another, as the evaluator answers: every port from
+ * a pod that stands for one pod to itself, otherwise the pair of their classes. Node traffic
+ * is not modelled (see the module comment). Throws like classOfEndpoint.
+ */
+export function allowedBetween(reach: Reachability, from: Endpoint, to: Endpoint): { ports: PortSet; self: boolean } {
+  const self = isSelf(from, to);
+  const ports = reach.pair(classOfEndpoint(reach, from), classOfEndpoint(reach, to)).allowed;
+  return self ? { ports: PortSet.ALL, self } : { ports, self };
+}
+
+/** A connection from a pod that stands for one pod to itself. */
+export function isSelf(from: Endpoint, to: Endpoint): boolean {
+  return from.kind === 'pod' && to.kind === 'pod' && from.namespace === to.namespace && from.name === to.name && isSinglePodName(from.name);
 }
 
 /** The class of an endpoint; throws an Error naming a pod the model does not hold. */

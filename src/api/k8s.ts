@@ -53,8 +53,27 @@ export interface Pod {
   apiVersion?: 'v1';
   kind?: 'Pod';
   metadata: ObjectMeta & { namespace: string };
-  spec?: { hostNetwork?: boolean; containers?: { name?: string; ports?: ContainerPort[] }[] };
+  spec?: {
+    hostNetwork?: boolean;
+    /** The Node the pod is scheduled on. */
+    nodeName?: string;
+    containers?: { name?: string; ports?: ContainerPort[] }[];
+  };
   status?: { podIP?: string; podIPs?: { ip: string }[] };
+}
+
+export interface NodeAddress {
+  /** `InternalIP`, `ExternalIP`, `Hostname`, `InternalDNS`, `ExternalDNS`. */
+  type: string;
+  address: string;
+}
+
+/** A Node, cut to what the evaluator reads: its name and addresses. */
+export interface Node {
+  apiVersion?: 'v1';
+  kind?: 'Node';
+  metadata: ObjectMeta;
+  status?: { addresses?: NodeAddress[] };
 }
 
 export interface NetworkPolicyPort {

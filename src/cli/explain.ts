@@ -1,12 +1,17 @@
-/** `netfence explain`: which policies allow or deny one path, and the verdict. */
+/**
+ * `netfence explain`: which policies allow or deny one path, and the verdict. A pod to itself
+ * is allowed on every port whatever the policies say (the sides still show what they say),
+ * and a line says why.
+ */
 import { PROTOCOLS, type Protocol } from '../api/k8s.js';
 import { PortSet } from '../analysis/ports.js';
 import { describePod } from '../analysis/pod-names.js';
-import { classOfEndpoint, undeclaredPorts, type EndpointClass, type SideAnswer, type SourceDetail } from '../analysis/reachability.js';
+import { allowedBetween, classOfEndpoint, undeclaredPorts, type EndpointClass, type SideAnswer, type SourceDetail } from '../analysis/reachability.js';
 import type { Scene } from '../analysis/scene.js';
-import { formatIP, parseIP } from '../core/cidr.js';
+import { parseIP } from '../core/cidr.js';
 import { InputError } from '../io/manifests.js';
-import { formatEndpoint, parseEndpoint, type Endpoint } from '../evaluator/index.js';
+import { sameIP } from '../evaluator/endpoint.js';
+import { formatEndpoint, parseEndpoint, podAddresses, SELF_REASON, type Endpoint } from '../evaluator/index.js';
 import { one, parseArgs, UsageError } from './args.js';
 import { EXIT, SETTINGS_HELP, type CliIO } from './common.js';
 import { loadScene, SCENE_FLAGS, SCENE_HELP } from './scene.js';
@@ -141,7 +146,9 @@ export async function explain(argv: readonly string[], io: CliIO): Promise<numbe
   const ingress = sideLines('ingress', formatEndpoint(to), namespaceOf(to), detail.ingress, to.kind === 'external', probeSet);
   lines.push(...egress.lines, ...ingress.lines, '');
   // For a possible pod the pair's answer is exact about named ports; the sides above read each name as any port.
-  const allowed = scene.reach.pair(fromClass, toClass).allowed;
+  const between = allowedBetween(scene.reach, from, to);
+  const allowed = between.ports;
+  if (between.self) lines.push(`self: ${SELF_REASON}, so it is allowed on any port whatever the policies say`);
   lines.push(...fenceLines(scene, fromClass, toClass, allowed));
   for (const e of endpoints) {
     if (e.kind !== 'external') continue;
@@ -168,10 +175,6 @@ export async function explain(argv: readonly string[], io: CliIO): Promise<numbe
 function podWithAddress(scene: Scene, ip: string): string | undefined {
   const want = parseIP(ip);
   if (want === null) return undefined;
-  const same = (t: string | undefined): boolean => {
-    const got = t === undefined ? null : parseIP(t);
-    return got !== null && formatIP(got) === formatIP(want);
-  };
-  const pod = scene.pods.find((p) => same(p.status?.podIP) || (p.status?.podIPs ?? []).some((x) => same(x.ip)));
+  const pod = scene.pods.find((p) => podAddresses(p).some((got) => sameIP(got, want)));
   return pod === undefined ? undefined : `${pod.metadata.namespace}/${pod.metadata.name}`;
 }

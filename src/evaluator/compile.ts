@@ -91,7 +91,12 @@ function compilePeer(peer: Readonly<NetworkPolicyPeer>, where: string): Compiled
   return { kind: 'pods', namespaceSelector: peer.namespaceSelector, podSelector: peer.podSelector };
 }
 
-function compilePort(p: Readonly<NetworkPolicyPort>): CompiledPort {
+/**
+ * One port entry: no port is every port of the protocol, a name stays a name (resolved on
+ * the destination pod), a number is the range port..endPort (port alone without endPort).
+ * TenantIsolation ports (PortSpec) have the same shape and meaning, and compile here too.
+ */
+export function compilePort(p: Readonly<NetworkPolicyPort>): CompiledPort {
   const protocol = p.protocol ?? 'TCP';
   if (p.port === undefined) return { protocol, kind: 'all' };
   if (typeof p.port === 'string') return { protocol, kind: 'named', name: p.port };

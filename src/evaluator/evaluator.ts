@@ -22,21 +22,33 @@
  * - Every namespace carries `kubernetes.io/metadata.name=<name>`, as the API server sets it,
  *   whatever labels the model lists; a pod whose namespace is not in the model is treated
  *   as being in a namespace with only that label.
- * Assumptions: names are unique (duplicates throw); loopback (a pod to itself) is
- *   evaluated like any other pair.
- * Caveats: an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) is an IPv6 address here and does
- *   not match IPv4 CIDRs.
+ * - Two connections no policy can stop are allowed whatever the sides say (the sides still
+ *   say what the policies alone decide, and `exempt` says why):
+ *   - a pod to itself, on any port and protocol ("a pod cannot block access to itself"). A
+ *     name that stands for several pods (a workload's `kind/name`, a possible pod `*...`;
+ *     see isSinglePodName) is not one pod: from it to itself is between two of its pods,
+ *     judged like any other pair;
+ *   - a pod and the node it runs on, both ways ("traffic to and from the node where a Pod
+ *     is running is always allowed"): an external endpoint whose address is an InternalIP
+ *     of the Node the pod's spec.nodeName names, when the model holds that Node.
+ * Assumptions: names are unique (duplicates throw). A pod's own address given as an
+ *   external endpoint is an address outside the cluster, not the pod.
+ * Caveats: a node is known only by the InternalIPs of its Node object: its other addresses
+ *   (ExternalIP, a CNI bridge or tunnel) and a hostNetwork pod on the same node are judged
+ *   like any other endpoint.
+ *   An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) is an IPv6 address here and does not
+ *   match IPv4 CIDRs.
  */
-import type { ContainerPort, Namespace, NetworkPolicy, Pod, Protocol } from '../api/k8s.js';
+import type { ContainerPort, Namespace, NetworkPolicy, Node, Pod, Protocol } from '../api/k8s.js';
 import { PROTOCOLS } from '../api/k8s.js';
 import { NAMESPACE_NAME_LABEL } from '../api/constants.js';
 import { cidrContainsIP, parseIP, type IP } from '../core/cidr.js';
 import { compareStrings, matchesSelector, type Labels } from '../core/labels.js';
 import { compilePolicy, type CompiledPeer, type CompiledPolicy, type CompiledRule, type PolicyRef } from './compile.js';
-import type { Endpoint } from './endpoint.js';
+import { isSinglePodName, nodeInternalIPs, podAddresses, sameIP, type Endpoint } from './endpoint.js';
 
 export type { Endpoint } from './endpoint.js';
-export { parseEndpoint, formatEndpoint } from './endpoint.js';
+export { parseEndpoint, formatEndpoint, isSinglePodName, podAddresses } from './endpoint.js';
 export type { PolicyRef } from './compile.js';
 export { effectivePolicyTypes } from './compile.js';
 
@@ -44,7 +56,17 @@ export interface ClusterModel {
   namespaces: readonly Namespace[];
   pods: readonly Pod[];
   policies: readonly NetworkPolicy[];
+  /** The Nodes pods run on (by spec.nodeName); without them no traffic is node traffic. */
+  nodes?: readonly Node[];
 }
+
+/** Why a connection is allowed whatever the policies say. */
+export type Exemption =
+  | { kind: 'self'; reason: string }
+  | { kind: 'node'; node: string; reason: string };
+
+export const SELF_REASON = 'a pod cannot block traffic to itself';
+export const NODE_REASON = 'traffic between a pod and the node it runs on is always allowed';
 
 export interface SideVerdict {
   /** Some policy selects the pod for this direction. */
@@ -58,7 +80,10 @@ export interface SideVerdict {
 }
 
 export interface Verdict {
+  /** `exempt !== undefined || (egress.allowed && ingress.allowed)` */
   allowed: boolean;
+  /** Set when no policy can stop the connection: a pod to itself, a pod and its node. */
+  exempt?: Exemption;
   /** The source's side. */
   egress: SideVerdict;
   /** The destination's side. */
@@ -76,6 +101,10 @@ interface PodNode {
   labels: Labels;
   namespaceLabels: Labels;
   ips: readonly IP[];
+  /** Stands for one pod (see isSinglePodName): its traffic to itself is exempt. */
+  single: boolean;
+  /** The Node of spec.nodeName and its InternalIPs; undefined when the model holds no such Node. */
+  node: { name: string; ips: readonly IP[] } | undefined;
   /** `<protocol> <name>` to the container port numbers carrying that name. */
   namedPorts: ReadonlyMap<string, readonly number[]>;
   ingressPolicies: readonly CompiledPolicy[];
@@ -91,17 +120,6 @@ function namedPortKey(protocol: Protocol, name: string): string {
 
 function comparePolicies(a: CompiledPolicy, b: CompiledPolicy): number {
   return compareStrings(a.ref.namespace, b.ref.namespace) || compareStrings(a.ref.name, b.ref.name);
-}
-
-function podAddresses(pod: Pod, where: string): IP[] {
-  const texts = new Set<string>();
-  if (pod.status?.podIP !== undefined && pod.status.podIP !== '') texts.add(pod.status.podIP);
-  for (const { ip } of pod.status?.podIPs ?? []) if (ip !== '') texts.add(ip);
-  return [...texts].map((t) => {
-    const ip = parseIP(t);
-    if (ip === null) throw new Error(`${where}: pod address ${JSON.stringify(t)} is not an IP address`);
-    return ip;
-  });
 }
 
 function namedPortsOf(pod: Pod): Map<string, number[]> {
@@ -176,7 +194,7 @@ function openSide(): SideVerdict {
 /**
  * Indexes the model: namespace labels, pod addresses and named ports, policies by namespace,
  * and for every pod the policies selecting it per direction.
- * Throws an Error on duplicate names, an unparseable pod address or policy CIDR.
+ * Throws an Error on duplicate names, an unparseable pod or node address or policy CIDR.
  */
 export function buildEvaluator(model: ClusterModel): Evaluator {
   const namespaceLabels = new Map<string, Labels>();
@@ -201,6 +219,12 @@ export function buildEvaluator(model: ClusterModel): Evaluator {
   }
   for (const list of policiesByNamespace.values()) list.sort(comparePolicies);
 
+  const nodes = new Map<string, { name: string; ips: readonly IP[] }>();
+  for (const n of model.nodes ?? []) {
+    if (nodes.has(n.metadata.name)) throw new Error(`Node ${n.metadata.name} is listed twice`);
+    nodes.set(n.metadata.name, { name: n.metadata.name, ips: nodeInternalIPs(n) });
+  }
+
   const pods = new Map<string, Resolved & { kind: 'pod' }>();
   for (const pod of model.pods) {
     const { namespace, name } = pod.metadata;
@@ -213,7 +237,9 @@ export function buildEvaluator(model: ClusterModel): Evaluator {
       name,
       labels,
       namespaceLabels: labelsOfNamespace(namespace),
-      ips: podAddresses(pod, `Pod ${key}`),
+      ips: podAddresses(pod),
+      single: isSinglePodName(name),
+      node: pod.spec?.nodeName === undefined ? undefined : nodes.get(pod.spec.nodeName),
       namedPorts: namedPortsOf(pod),
       ingressPolicies: selecting.filter((p) => p.ingress !== null),
       egressPolicies: selecting.filter((p) => p.egress !== null),
@@ -274,7 +300,19 @@ export function buildEvaluator(model: ClusterModel): Evaluator {
         destination.kind === 'pod'
           ? side(destination.pod.ingressPolicies, (p) => p.ingress ?? [], source, destination, port, protocol)
           : openSide();
-      return { allowed: egress.allowed && ingress.allowed, egress, ingress };
+      const exempt = exemption(source, destination);
+      const verdict: Verdict = { allowed: exempt !== undefined || (egress.allowed && ingress.allowed), egress, ingress };
+      if (exempt !== undefined) verdict.exempt = exempt;
+      return verdict;
     },
   };
+}
+
+/** Why Kubernetes allows this connection whatever the policies say, if it does. */
+function exemption(source: Resolved, destination: Resolved): Exemption | undefined {
+  if (source.kind === 'pod' && source === destination && source.pod.single) return { kind: 'self', reason: SELF_REASON };
+  const [pod, other] = source.kind === 'pod' ? [source.pod, destination] : destination.kind === 'pod' ? [destination.pod, source] : [undefined, source];
+  if (pod?.node === undefined || other.kind !== 'external') return undefined;
+  const node = pod.node;
+  return other.ips.some((ip) => node.ips.some((n) => sameIP(ip, n))) ? { kind: 'node', node: node.name, reason: NODE_REASON } : undefined;
 }

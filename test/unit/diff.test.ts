@@ -299,7 +299,11 @@ function reachable(scene: Scene): Set<string> {
   const ev = scene.evaluator();
   for (const a of [...pods, ...ips]) {
     for (const b of a.e.kind === 'external' ? pods : [...pods, ...ips]) {
-      for (const [port, protocol] of PROBE_PORTS) if (ev.evaluate(a.e, b.e, port, protocol).allowed) out.add(`${a.end}>${b.end} ${port}/${protocol}`);
+      for (const [port, protocol] of PROBE_PORTS) {
+        // A pod's traffic to itself is allowed whatever the policies say: no path between two pods.
+        const v = ev.evaluate(a.e, b.e, port, protocol);
+        if (v.allowed && v.exempt?.kind !== 'self') out.add(`${a.end}>${b.end} ${port}/${protocol}`);
+      }
     }
   }
   return out;

@@ -32,7 +32,7 @@ describe('findings by category', () => {
   test('conflict: a namespace claimed by two tenants is an error naming both and the outage', () => {
     const fs = findingsOf({ tenants: [tenant('a', { namespaces: ['shared'] }), tenant('b', { namespaces: ['shared'] })], namespaces: [ns('shared')] });
     expect(inCategory(fs, 'conflict')).toEqual([
-      'error conflict namespace shared is claimed by tenants a, b: it belongs to no tenant and keeps only the deny policies: its pods reach nothing and nothing reaches them',
+      'error conflict namespace shared is claimed by tenants a, b: it belongs to no tenant and keeps only the deny policies: its pods reach no other pod and no other pod reaches them',
     ]);
     // Reported once, not once per claiming tenant.
     expect(fs.filter((f) => f.message.includes('claimed by'))).toHaveLength(1);

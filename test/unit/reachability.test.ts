@@ -4,7 +4,7 @@ import type { NetworkPolicy, Pod } from '../../src/api/k8s.js';
 import { PROTOCOLS } from '../../src/api/k8s.js';
 import type { Fences } from '../../src/analysis/fences.js';
 import { PortSet } from '../../src/analysis/ports.js';
-import { buildReachability, classOfEndpoint, type EndpointClass, type Reachability } from '../../src/analysis/reachability.js';
+import { allowedBetween, buildReachability, classOfEndpoint, type EndpointClass, type Reachability } from '../../src/analysis/reachability.js';
 import { buildEvaluator, type ClusterModel, type Endpoint } from '../../src/evaluator/index.js';
 import { ns, pod } from '../fixtures/builders.js';
 import { cluster, EXTERNAL } from '../fixtures/cluster-arbitrary.js';
@@ -39,7 +39,7 @@ function disagreements(model: ClusterModel): string[] {
   for (const from of endpoints(withPossible)) {
     for (const to of endpoints(withPossible)) {
       if (from.kind === 'external' && to.kind === 'external') continue;
-      const allowed = reach.pair(classOfEndpoint(reach, from), classOfEndpoint(reach, to)).allowed;
+      const allowed = allowedBetween(reach, from, to).ports;
       for (const port of PROBE_PORTS) {
         for (const protocol of PROTOCOLS) {
           const v = evaluator.evaluate(from, to, port, protocol).allowed;
