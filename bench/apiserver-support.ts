@@ -3,23 +3,22 @@
  * bench/scale, bench/kyverno) share: a generated workload of tenants and namespaces,
  * installing netfence's CRD and RBAC on a test/control-plane, `netfence run` (or any other
  * supervised child process), its /metrics and /proc figures, watches on NetworkPolicies, and
- * small timing helpers.
+ * small timing helpers. What the integration suites do too (installing, polling, scraping
+ * /metrics, the repository and namespace) comes from test/integration/support/harness.ts.
  *
- * Guarantees: every request goes through src/kube/client (the operator's own client); the
+ * Guarantees: every request but the install's applies (client-node's server-side apply, as
+ * the suites install) goes through src/kube/client (the operator's own client); the
  * operator child is configured by its flags alone (no NETFENCE_* or NODE_OPTIONS leaks in from
  * the caller); every supervised child is killed when this process exits. Figures are read,
  * never asserted.
  * Leaves out: what a bench times and prints.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
-import { KubeConfig } from '@kubernetes/client-node';
 import { fetch } from 'undici';
-import { parseAllDocuments } from 'yaml';
-import { API_VERSION, CRD_NAME, EXPOSE_LABEL_PREFIX, KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, TENANT_LABEL } from '../src/api/constants.js';
+import { API_VERSION, EXPOSE_LABEL_PREFIX, KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, TENANT_LABEL } from '../src/api/constants.js';
 import type { Namespace, NetworkPolicy } from '../src/api/k8s.js';
 import type { TenantIsolation } from '../src/api/types.js';
 import { compile, type CompileResult } from '../src/compiler/compile.js';
@@ -27,12 +26,13 @@ import { defaultSettings } from '../src/compiler/settings.js';
 import { kubeClient, RESOURCES, resourcePath, type KubeClient } from '../src/kube/client.js';
 import { loadConnection } from '../src/kube/config.js';
 import { freePorts, type ControlPlane } from '../test/control-plane/control-plane.js';
-import { deploymentNodeOptions as deploymentNodeOptionsIn } from '../test/integration/support/image.js';
+import { eventually, installForOperator, kubeConfig, OPERATOR_NAMESPACE, REPO_ROOT, scrapeMetrics, sleep, sumOf } from '../test/integration/support/harness.js';
+import { deploymentNodeOptions } from '../test/integration/support/image.js';
 
-export const OPERATOR_NAMESPACE = 'netfence-system';
+export { deploymentNodeOptions, OPERATOR_NAMESPACE, sleep, sumOf };
 export const BENCH_MANAGER = 'netfence-bench';
 export const APPLY = 'application/apply-patch+yaml';
-export const REPO = repoRoot();
+export const REPO = REPO_ROOT;
 
 export const progress = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
 
@@ -121,68 +121,12 @@ export async function createPods(admin: KubeClient, namespaces: readonly string[
 
 // --- cluster plumbing ------------------------------------------------------------------
 
-export function clientOf(kubeconfig: string): KubeClient {
-  const config = new KubeConfig();
-  config.loadFromFile(kubeconfig);
-  return kubeClient(config);
-}
+export const clientOf = (kubeconfig: string): KubeClient => kubeClient(kubeConfig(kubeconfig));
 
-/** The CRD from crds/, the operator namespace and config/rbac, as an admin applies them. */
+/** The CRD from crds/, the operator namespace and config/rbac, as an admin applies them (installForOperator, 30 s for each wait, polled every 200 ms). */
 export async function install(plane: ControlPlane): Promise<{ admin: KubeClient; operator: KubeClient }> {
-  const admin = clientOf(plane.adminKubeconfig);
-  const operator = clientOf(plane.operatorKubeconfig);
-  const objects = [
-    ...kustomization('crds'),
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: OPERATOR_NAMESPACE } },
-    ...kustomization(join('config', 'rbac')),
-  ];
-  for (const object of objects) await applyManifest(admin, object);
-  await until('the TenantIsolation CRD is established', 30_000, async () => {
-    const crd = await admin.request<{ status?: { conditions?: { type: string; status: string }[] } }>({
-      method: 'GET',
-      path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${CRD_NAME}`,
-    });
-    return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
-  });
-  await until('the operator identity may patch NetworkPolicies', 30_000, async () => {
-    const review = await operator.request<{ status?: { allowed?: boolean } }>({
-      method: 'POST',
-      path: '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
-      body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb: 'patch', group: 'networking.k8s.io', resource: 'networkpolicies' } } },
-    });
-    await operator.request({ method: 'GET', path: resourcePath(RESOURCES.tenantIsolations), query: { limit: 1 } });
-    return review.status?.allowed === true;
-  });
-  return { admin, operator };
-}
-
-interface Manifest {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string };
-}
-
-function kustomization(dir: string): Manifest[] {
-  const read = (file: string): Manifest[] =>
-    parseAllDocuments(readFileSync(join(REPO, dir, file), 'utf8'))
-      .map((doc) => doc.toJS() as Manifest | null)
-      .filter((object): object is Manifest => object !== null && typeof object === 'object');
-  const [k] = read('kustomization.yaml') as unknown as [{ resources?: string[] }?];
-  return (k?.resources ?? []).flatMap(read);
-}
-
-/** Server-side apply of a manifest whose plural is its lower-cased kind plus `s` (true of everything installed here). */
-async function applyManifest(admin: KubeClient, object: Manifest): Promise<void> {
-  const [group, version] = object.apiVersion.includes('/') ? object.apiVersion.split('/') : ['', object.apiVersion];
-  const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
-  const ns = object.metadata.namespace ? `/namespaces/${object.metadata.namespace}` : '';
-  await admin.request({
-    method: 'PATCH',
-    path: `${base}${ns}/${object.kind.toLowerCase()}s/${object.metadata.name}`,
-    query: { fieldManager: BENCH_MANAGER, force: true },
-    contentType: APPLY,
-    body: object,
-  });
+  await installForOperator({ admin: kubeConfig(plane.adminKubeconfig), operator: kubeConfig(plane.operatorKubeconfig) }, { fieldManager: BENCH_MANAGER, timeoutMs: 30_000, everyMs: 200 });
+  return { admin: clientOf(plane.adminKubeconfig), operator: clientOf(plane.operatorKubeconfig) };
 }
 
 export async function listManagedPolicies(client: KubeClient): Promise<Map<string, NetworkPolicy>> {
@@ -283,13 +227,6 @@ export async function watchPolicies(client: KubeClient, expected: ReadonlySet<st
 }
 
 // --- the operator as a child process ---------------------------------------------------
-
-/**
- * NODE_OPTIONS as config/manager's Deployment sets them (the heap cap), read from REPO:
- * test/integration/support/image.ts's default root is its own source tree's, which is wrong
- * once compiled into dist/.
- */
-export const deploymentNodeOptions = (): string => deploymentNodeOptionsIn(REPO);
 
 export interface OperatorChildOptions {
   logFile: string;
@@ -401,16 +338,8 @@ export interface Heap {
   externalMb: number;
 }
 
-/** Prometheus text as series -> value (netfence_*, resident memory and V8 heap). */
-export async function scrape(port: number): Promise<Map<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const values = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const m = /^((?:netfence_[a-z_]+|process_resident_memory_bytes|nodejs_heap_size_(?:used|total)_bytes|nodejs_external_memory_bytes)(?:\{[^}]*\})?) ([0-9.e+-]+)$/.exec(line);
-    if (m) values.set(m[1] as string, Number(m[2]));
-  }
-  return values;
-}
+/** The operator's /metrics as series -> value (netfence_*, resident memory and V8 heap). */
+export const scrape: (port: number) => Promise<Map<string, number>> = scrapeMetrics;
 
 /** netfence_api_writes_total between two scrapes, by verb, zeros left out. */
 export function writesByVerb(before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>): Map<string, number> {
@@ -434,12 +363,6 @@ export const describeWrites = (writes: ReadonlyMap<string, number>): string =>
   writes.size ? `${totalOf(writes)} (${[...writes].map(([verb, n]) => `${verb} ${n}`).join(', ')})` : '0';
 
 export const describeHeap = (heap: Heap): string => `V8 heap used ${mb(heap.usedMb)} of ${mb(heap.totalMb)}, external ${mb(heap.externalMb)}`;
-
-export function sumOf(metrics: ReadonlyMap<string, number>, name: string): number {
-  let sum = 0;
-  for (const [series, value] of metrics) if (series === name || series.startsWith(`${name}{`)) sum += value;
-  return sum;
-}
 
 /** Until the queue is empty and no write or reconcile happened for `quietMs`. */
 export async function settle(metricsPort: number, timeoutMs = 180_000, quietMs = 3_000): Promise<void> {
@@ -512,29 +435,9 @@ export async function pool<T>(items: readonly T[], workers: number, work: (item:
   if (failure) throw failure.error;
 }
 
-export async function until(what: string, timeoutMs: number, probe: () => Promise<boolean>, everyMs = 200): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  let lastError: unknown;
-  while (performance.now() < deadline) {
-    try {
-      if (await probe()) return;
-    } catch (error) {
-      lastError = error;
-    }
-    await sleep(everyMs);
-  }
-  throw new Error(`timed out after ${ms(timeoutMs)} waiting until ${what}${lastError ? `: ${String(lastError)}` : ''}`);
-}
-
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'bin', 'netfence.js'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('cannot find bin/netfence.js above ' + fileURLToPath(import.meta.url));
-    dir = parent;
-  }
-  return dir;
-}
+/** Polls `probe` every `everyMs` until it returns true (eventually, with a fixed interval). */
+export const until = (what: string, timeoutMs: number, probe: () => Promise<boolean>, everyMs = 200): Promise<void> =>
+  eventually(what, async () => ((await probe()) ? true : undefined), { timeoutMs, everyMs }).then(() => undefined);
 
 export function tail(file: string, lines = 40): string {
   try {
@@ -544,6 +447,5 @@ export function tail(file: string, lines = 40): string {
   }
 }
 
-export const sleep = (msToWait: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, msToWait));
 export const ms = (value: number): string => (value >= 10_000 ? `${(value / 1000).toFixed(1)} s` : `${Math.round(value)} ms`);
 export const mb = (value: number): string => `${value.toFixed(1)} MB`;

@@ -11,13 +11,13 @@ import { parse, stringify } from 'yaml';
 import { isApiError, resourcePath, RESOURCES } from '../../../src/kube/client.js';
 import { isUnavailable, provideBinaries, type Binaries } from '../../control-plane/binaries.js';
 import { startControlPlane, type ControlPlane } from '../../control-plane/control-plane.js';
-import { kubeConfig, REPO_ROOT, type Cluster } from './cluster.js';
+import { kubeConfig, REPO_ROOT, type Identities } from './harness.js';
 import { World } from './operator.js';
 
 export interface PrivatePlane {
   plane: ControlPlane;
   binaries: Binaries;
-  world: Pick<Cluster, 'admin' | 'operator'>;
+  world: Identities;
   /** system:masters, through the suites' client. */
   admin: World;
 }

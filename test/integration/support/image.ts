@@ -8,10 +8,8 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-
-const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+import { OPERATOR_NAMESPACE, REPO_ROOT } from './repo.js';
 
 export const IMAGE_USER = '65532';
 
@@ -65,6 +63,6 @@ export interface ImageRun {
 export function imageRunCommand(run: ImageRun): [string, string[]] {
   return asImageWould(
     [process.execPath, join(run.app, 'bin', 'netfence.js'), 'run', '--kubeconfig', run.kubeconfig, '--bind-address', '127.0.0.1', '--health-port', String(run.health), '--metrics-port', String(run.metrics), ...(run.flags ?? [])],
-    { NODE_ENV: 'production', POD_NAME: run.identity, POD_NAMESPACE: 'netfence-system', NODE_OPTIONS: deploymentNodeOptions() },
+    { NODE_ENV: 'production', POD_NAME: run.identity, POD_NAMESPACE: OPERATOR_NAMESPACE, NODE_OPTIONS: deploymentNodeOptions() },
   );
 }

@@ -1,44 +1,19 @@
 /**
  * Running the real operator (`startOperator`, what `netfence run` calls) in a suite: install
- * what it needs the way an admin would (the CRD from crds/, config/rbac, its namespace), run
- * it with the operator identity, which has exactly what config/rbac grants, and read the
- * world back through the admin.
+ * what it needs the way an admin would (installForOperator, from ./harness.ts: the CRD from
+ * crds/, config/rbac, its namespace), run it with the operator identity, which has exactly
+ * what config/rbac grants, and read the world back through the admin.
  */
 import { Writable } from 'node:stream';
-import { CRD_NAME } from '../../../src/api/constants.js';
 import type { NetworkPolicy } from '../../../src/api/k8s.js';
 import type { TenantIsolation } from '../../../src/api/types.js';
 import { runSettings, startOperator, type RunHandle } from '../../../src/cli/run.js';
 import { isApiError, kubeClient, RESOURCES, resourcePath, type KubeClient } from '../../../src/kube/client.js';
-import { apply, eventually, readKustomization, type Cluster } from './cluster.js';
+import { eventually } from './harness.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 
-export const OPERATOR_NAMESPACE = 'netfence-system';
-
-/** CRD established, operator namespace and config/rbac applied, grants visible to the authorizer. */
-export async function installForOperator(world: Pick<Cluster, 'admin' | 'operator'>): Promise<void> {
-  for (const object of readKustomization('crds')) await apply(world.admin, object);
-  await apply(world.admin, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: OPERATOR_NAMESPACE } });
-  for (const object of readKustomization('config/rbac')) await apply(world.admin, object);
-  const admin = kubeClient(world.admin);
-  await eventually('the TenantIsolation CRD is established', async () => {
-    const crd = await admin.request<{ status?: { conditions?: { type: string; status: string }[] } }>({
-      method: 'GET',
-      path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${CRD_NAME}`,
-    });
-    return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined;
-  });
-  const operator = kubeClient(world.operator);
-  await eventually('the operator may list TenantIsolations and patch NetworkPolicies', async () => {
-    await operator.request({ method: 'GET', path: resourcePath(RESOURCES.tenantIsolations), query: { limit: 1 } });
-    const review = await operator.request<{ status?: { allowed?: boolean } }>({
-      method: 'POST',
-      path: '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
-      body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb: 'patch', group: 'networking.k8s.io', resource: 'networkpolicies' } } },
-    });
-    return review.status?.allowed ? true : undefined;
-  });
-}
+/** Re-exported for the suites from the harness they share with the benches. */
+export { installForOperator, OPERATOR_NAMESPACE, scrapeMetrics, sumOf } from './harness.js';
 
 export interface RunningOperator extends RunHandle {
   logs: string[];
@@ -73,26 +48,6 @@ export async function runOperator(config: KubeConfig | string, flags: string[] =
       return handle.done;
     },
   };
-}
-
-/** The operator's /metrics as `name{labels}` -> value, netfence_ samples only. */
-export async function scrapeMetrics(port: number): Promise<Map<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const values = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const m = /^(netfence_[a-z_]+(?:\{[^}]*\})?) ([0-9.e+-]+)$/.exec(line);
-    if (m) values.set(m[1] as string, Number(m[2]));
-  }
-  return values;
-}
-
-/** Sum of the samples of `name` whose labels include every `label="value"` in `labels`. */
-export function sumOf(metrics: ReadonlyMap<string, number>, name: string, labels: readonly string[] = []): number {
-  let sum = 0;
-  for (const [key, value] of metrics) {
-    if ((key === name || key.startsWith(`${name}{`)) && labels.every((l) => key.includes(l))) sum += value;
-  }
-  return sum;
 }
 
 export class World {
