@@ -24,6 +24,14 @@
  * - The result is deeply frozen. Policies of one tenant share their frozen `spec`, labels
  *   and ownerReferences objects (one copy per tenant, not per namespace); copy before
  *   changing anything.
+ * - `compileSteps(input)` is the same computation cut into steps: it yields after every tenant
+ *   and every STEP namespaces, pods or policies, and returns what `compile(input)` returns
+ *   (`compile` runs it to completion), so a caller can spread one compile over several turns
+ *   of the event loop. No step does work proportional to the whole cluster except sorting the
+ *   namespaces by name. The input must not change until the generator is done.
+ * - With a `CompileCache`, a compile returns the policy objects (and their shared parts) of the
+ *   compile before it wherever they are equal, so consecutive results share what did not
+ *   change; the result is equal to the one without a cache.
  *
  * Assumptions
  * - Namespace labels are those the API server stores; `kubernetes.io/metadata.name` is
@@ -34,6 +42,7 @@
  * - Membership by `namespaceSelector` or by the tenant label follows labels that whoever can
  *   edit a Namespace can set; the admission guard in config/ restricts who may.
  */
+import { createHash } from 'node:crypto';
 import {
   API_VERSION,
   CLOUD_METADATA_CIDRS,
@@ -149,23 +158,45 @@ function usesLabelMembership(t: Tenant): boolean {
   return spec.labelMembership ?? (spec.namespaces === undefined && spec.namespaceSelector === undefined);
 }
 
+/**
+ * What a compile may reuse from earlier ones: the templates of the last compile that completed
+ * with this cache (by a digest of their JSON), and `previous`, the policy a caller still holds for a
+ * namespace and name (the last plan's). A policy equal to what the compile would make there is
+ * returned as is, so consecutive results share what did not change.
+ */
+export class CompileCache {
+  /** @internal */
+  templates = new Map<string, PolicyTemplate>();
+  constructor(readonly previous: (namespace: string, name: string) => DeepReadonly<NetworkPolicy> | undefined = () => undefined) {}
+}
+
+/** Items (namespaces, pods, policies) one step of `compileSteps` handles at most between two yields. */
+export const STEP = 256;
+
+/** The steps of `compileSteps`: each `yield` is a point where the caller may pause. */
+export type Steps<T> = Generator<void, T, void>;
+
 /** Labels as the API server stores them: the immutable name label always present; the member label, netfence's output, left out. */
-function labelsByNamespace(namespaces: ReadonlyMap<string, Ns>): NsLabels {
+function* labelsByNamespace(namespaces: ReadonlyMap<string, Ns>): Steps<NsLabels> {
   const out = new Map<string, Record<string, string>>();
+  let n = 0;
   for (const [name, ns] of namespaces) {
     const labels: Record<string, string> = { ...(ns.metadata.labels ?? {}), [NAMESPACE_NAME_LABEL]: name };
     delete labels[MEMBER_LABEL];
     out.set(name, labels);
+    if (++n % STEP === 0) yield;
   }
   return out;
 }
 
 /** Which namespaces each tenant claims, before conflicts are resolved. */
-function claimNamespaces(tenants: readonly Tenant[], labels: NsLabels, excluded: ReadonlySet<string>): Claims {
+function* claimNamespaces(tenants: readonly Tenant[], labels: NsLabels, excluded: ReadonlySet<string>): Steps<Claims> {
   const byNamespace = new Map<string, string[]>();
   const missing = new Map<string, string[]>();
   const byLabel = new Map<string, string[]>();
+  let n = 0;
   for (const [name, l] of labels) {
+    if (++n % STEP === 0) yield;
     const v = l[TENANT_LABEL];
     if (v === undefined || excluded.has(name)) continue;
     const list = byLabel.get(v) ?? [];
@@ -177,7 +208,11 @@ function claimNamespaces(tenants: readonly Tenant[], labels: NsLabels, excluded:
     const claimed = new Set<string>();
     for (const n of t.spec?.namespaces ?? []) {
       if (labels.has(n)) claimed.add(n);
-      else missing.set(name, [...(missing.get(name) ?? []), n]);
+      else {
+        const list = missing.get(name);
+        if (list === undefined) missing.set(name, [n]);
+        else list.push(n);
+      }
     }
     const sel = t.spec?.namespaceSelector;
     if (sel !== undefined) {
@@ -191,8 +226,14 @@ function claimNamespaces(tenants: readonly Tenant[], labels: NsLabels, excluded:
       list.push(name);
       byNamespace.set(n, list);
     }
+    // A selector visits every namespace: one tenant per step.
+    yield;
   }
-  for (const list of byNamespace.values()) list.sort(compareStrings);
+  n = 0;
+  for (const list of byNamespace.values()) {
+    if (list.length > 1) list.sort(compareStrings);
+    if (++n % STEP === 0) yield;
+  }
   return { byNamespace, missing };
 }
 
@@ -434,9 +475,11 @@ function tenantTemplates(
 }
 
 /** Pods that opt into an exposure their tenant does not declare, or with a value other than "true". */
-function exposureLabelWarnings(pods: readonly DeepReadonly<PodLabels>[], tenantOf: ReadonlyMap<string, Tenant>): Map<string, string[]> {
+function* exposureLabelWarnings(pods: readonly DeepReadonly<PodLabels>[], tenantOf: ReadonlyMap<string, Tenant>): Steps<Map<string, string[]>> {
   const out = new Map<string, string[]>();
+  let n = 0;
   for (const pod of pods) {
+    if (++n % STEP === 0) yield;
     const t = tenantOf.get(pod.namespace);
     if (t === undefined || pod.labels === undefined) continue;
     for (const k in pod.labels) {
@@ -447,29 +490,68 @@ function exposureLabelWarnings(pods: readonly DeepReadonly<PodLabels>[], tenantO
       let problem: string | undefined;
       if (!declared) problem = `pod ${pod.namespace}/${pod.name} has label ${k} but tenant declares no exposure ${JSON.stringify(exposure)}`;
       else if (v !== EXPOSE_LABEL_VALUE) problem = `pod ${pod.namespace}/${pod.name} has label ${k}=${JSON.stringify(v)}; only "true" opts in`;
-      if (problem !== undefined) out.set(t.metadata.name, [...(out.get(t.metadata.name) ?? []), problem]);
+      if (problem === undefined) continue;
+      const list = out.get(t.metadata.name);
+      if (list === undefined) out.set(t.metadata.name, [problem]);
+      else list.push(problem);
     }
   }
   for (const list of out.values()) list.sort(compareStrings);
   return out;
 }
 
-export function compile(input: CompileInput): CompileResult {
+/** The NetworkPolicies netfence maintains for `input` (see the module comment). */
+export function compile(input: CompileInput, cache?: CompileCache): CompileResult {
+  const steps = compileSteps(input, cache);
+  for (;;) {
+    const next = steps.next();
+    if (next.done === true) return next.value;
+  }
+}
+
+/**
+ * `compile(input)` in steps: yields after every tenant and every STEP namespaces, pods or
+ * policies; returns the same result. Everything it returns is frozen as it is built, so no
+ * step walks the whole result at the end.
+ */
+export function* compileSteps(input: CompileInput, cache?: CompileCache): Steps<CompileResult> {
+  // Without a cache every policy is a new object; with one, templates equal to the last
+  // compile's are taken from it, and the caller's policies built from them are reused.
+  const used = new Map<string, PolicyTemplate>();
+  const shared = new Map<PolicyTemplate, PolicyTemplate>();
+  const policy = (t: PolicyTemplate, namespace: string): NetworkPolicy => {
+    if (cache === undefined) return instantiate(t, namespace);
+    let tpl = shared.get(t);
+    if (tpl === undefined) {
+      // A digest of the JSON, not the JSON: the cache holds one key per template across compiles.
+      const key = createHash('sha1').update(JSON.stringify(t)).digest('base64');
+      tpl = used.get(key) ?? cache.templates.get(key) ?? t;
+      used.set(key, tpl);
+      shared.set(t, tpl);
+    }
+    const p = cache.previous(namespace, tpl.name) as NetworkPolicy | undefined;
+    const m = p?.metadata;
+    if (p !== undefined && m !== undefined && p.spec === tpl.spec && m.labels === tpl.labels && m.annotations === tpl.annotations && m.ownerReferences === tpl.ownerReferences) return p;
+    return instantiate(tpl, namespace);
+  };
   const tenants = [...input.tenants].sort((a, b) => compareStrings(a.metadata.name, b.metadata.name));
   const namespaces = new Map<string, Ns>(
     [...input.namespaces].sort((a, b) => compareStrings(a.metadata.name, b.metadata.name)).map((n) => [n.metadata.name, n]),
   );
-  const labels = labelsByNamespace(namespaces);
+  yield;
+  const labels = yield* labelsByNamespace(namespaces);
   const excluded = new Set(input.settings.excludedNamespaces);
   const tenantByName = new Map<string, Tenant>(tenants.map((t) => [t.metadata.name, t]));
-  const claims = claimNamespaces(tenants, labels, excluded);
+  const claims = yield* claimNamespaces(tenants, labels, excluded);
 
   const membersOf = new Map<string, string[]>(tenants.map((t) => [t.metadata.name, []]));
   const conflictsOf = new Map<string, NamespaceConflict[]>(tenants.map((t) => [t.metadata.name, []]));
   const conflicts: NamespaceConflict[] = [];
   const tenantOfNamespace = new Map<string, Tenant>();
   // Namespace names are visited in sorted order, so member lists come out sorted.
+  let n = 0;
   for (const ns of namespaces.keys()) {
+    if (++n % STEP === 0) yield;
     const owners = claims.byNamespace.get(ns);
     if (owners === undefined) continue;
     if (owners.length === 1) {
@@ -477,12 +559,12 @@ export function compile(input: CompileInput): CompileResult {
       membersOf.get(owner)?.push(ns);
       tenantOfNamespace.set(ns, tenantByName.get(owner) as Tenant);
     } else {
-      conflicts.push({ namespace: ns, tenants: owners });
-      for (const o of owners) conflictsOf.get(o)?.push({ namespace: ns, tenants: [...owners] });
+      conflicts.push(deepFreeze({ namespace: ns, tenants: [...owners] }));
+      for (const o of owners) conflictsOf.get(o)?.push(deepFreeze({ namespace: ns, tenants: [...owners] }));
     }
   }
   const resolver: Resolver = { labels, membersOf, memberLabel: input.settings.memberLabel };
-  const podWarnings = exposureLabelWarnings(input.pods ?? [], tenantOfNamespace);
+  const podWarnings = yield* exposureLabelWarnings(input.pods ?? [], tenantOfNamespace);
 
   const byNamespace = new Map<string, NetworkPolicy[]>();
   const write = (p: NetworkPolicy): void => {
@@ -514,29 +596,40 @@ export function compile(input: CompileInput): CompileResult {
       templates = tenantTemplates(t, members, rules, input.settings);
     }
     const policies: NetworkPolicy[] = [];
-    for (const ns of members) for (const tpl of templates) policies.push(instantiate(tpl, ns));
+    for (const [i, ns] of members.entries()) {
+      for (const tpl of templates) policies.push(policy(tpl, ns));
+      if ((i + 1) % STEP === 0) yield;
+    }
     if (mode === 'Enforce') for (const p of policies) write(p);
-    warnings.push(...(podWarnings.get(name) ?? []));
+    for (const w of podWarnings.get(name) ?? []) warnings.push(w);
     if (members.length === 0 && (conflictsOf.get(name) ?? []).length === 0) warnings.push('tenant has no member namespaces');
-    results.push({ name, mode, members: [...members], conflicts: conflictsOf.get(name) ?? [], errors, warnings, policies });
+    const conflictsOfTenant = Object.freeze(conflictsOf.get(name) ?? []);
+    results.push(Object.freeze({ name, mode, members: Object.freeze([...members]), conflicts: conflictsOfTenant, errors: Object.freeze(errors), warnings: Object.freeze(warnings), policies: Object.freeze(policies) }) as TenantResult);
+    yield;
   }
 
+  n = 0;
   for (const c of conflicts) {
+    if (++n % STEP === 0) yield;
     const enforcing = c.tenants.map((n) => tenantByName.get(n) as Tenant).filter((t) => effectiveMode(t) === 'Enforce');
-    if (enforcing.length > 0) write(instantiate(denyTemplate(enforcing, c.tenants), c.namespace));
+    if (enforcing.length > 0) write(policy(denyTemplate(enforcing, c.tenants), c.namespace));
   }
   // Each namespace's policies come from one tenant's sorted templates or one conflict deny,
   // so visiting namespaces in sorted order yields policies sorted by namespace, then name.
   const written: NetworkPolicy[] = [];
   const memberLabels: MemberLabel[] = [];
+  n = 0;
   for (const ns of namespaces.keys()) {
-    written.push(...(byNamespace.get(ns) ?? []));
+    if (++n % STEP === 0) yield;
+    for (const p of byNamespace.get(ns) ?? []) written.push(p);
     const tenant = tenantOfNamespace.get(ns);
     // A name that cannot be a label value (the CRD refuses it) labels nothing: such a tenant
     // cannot compile, so its members are deny-only and no rule of it selects by label.
-    if (input.settings.memberLabel && tenant !== undefined && labelValueProblem(tenant.metadata.name) === undefined) memberLabels.push({ namespace: ns, tenant: tenant.metadata.name });
+    if (input.settings.memberLabel && tenant !== undefined && labelValueProblem(tenant.metadata.name) === undefined) memberLabels.push(Object.freeze({ namespace: ns, tenant: tenant.metadata.name }));
   }
-  return deepFreeze({ policies: written, memberLabels, tenants: results, conflicts });
+  if (cache !== undefined) cache.templates = used;
+  // Every element is frozen already: freeze the lists and the result, not everything again.
+  return Object.freeze({ policies: Object.freeze(written), memberLabels: Object.freeze(memberLabels), tenants: Object.freeze(results), conflicts: Object.freeze(conflicts) }) as CompileResult;
 }
 
 /**
