@@ -24,6 +24,7 @@ export const RUN_FLAGS: FlagSpec[] = [
   { name: 'health-port', value: true },
   { name: 'concurrency', value: true },
   { name: 'resync-period', value: true },
+  { name: 'shutdown-timeout', value: true },
   { name: 'leader-elect', value: true },
   { name: 'lease-name', value: true },
   { name: 'lease-duration', value: true },
@@ -51,6 +52,8 @@ Operations:
   --health-port N            /healthz and /readyz (default 8081)
   --concurrency N            reconciles at once (default 4)
   --resync-period DURATION   reconcile everything at least this often (default 10m)
+  --shutdown-timeout D       on SIGTERM, reconciles in flight get this long, then are
+                             cancelled (default 10s; keep it below the pod's grace period)
 
 Leader election (one replica reconciles, the others wait with warm caches):
   --leader-elect BOOL        default true
@@ -112,6 +115,7 @@ export function runSettings(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     healthPort: integer('health-port', one('health-port') ?? '8081', 0, 65535),
     concurrency: integer('concurrency', one('concurrency') ?? '4', 1, 64),
     resyncPeriodMs: parseDuration('resync-period', one('resync-period') ?? '10m'),
+    shutdownTimeoutMs: parseDuration('shutdown-timeout', one('shutdown-timeout') ?? '10s'),
     leaderElect: leaderElect === 'true',
     leaseName: one('lease-name') ?? DEFAULT_LEASE_NAME,
     leaseDurationMs: parseDuration('lease-duration', one('lease-duration') ?? '15s'),
@@ -136,5 +140,12 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
   const stop = () => handle.shutDown();
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
-  return handle.done;
+  const code = await handle.done;
+  // The operator has stopped: nothing left open (a pooled socket, a timer) may keep the
+  // process, and so a replica that lost its Lease, alive.
+  setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
+  return code;
 }
+
+/** Once stopped, the process ends by itself or is ended this much later. */
+const EXIT_GRACE_MS = 1_000;

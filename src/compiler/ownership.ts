@@ -21,6 +21,7 @@ import type {
   OwnerReference,
   PolicyType,
 } from '../api/k8s.js';
+import { effectivePolicyTypes } from '../evaluator/compile.js';
 
 type Policy = DeepReadonly<NetworkPolicy>;
 
@@ -111,11 +112,8 @@ function normalizeRule<R>(
 
 /** The spec as the API server stores it: defaults filled in, empty lists dropped. */
 export function normalizeSpec(spec: DeepReadonly<NetworkPolicySpec>): NetworkPolicySpec {
-  const policyTypes: PolicyType[] = spec.policyTypes && spec.policyTypes.length > 0
-    ? [...spec.policyTypes]
-    : spec.egress && spec.egress.length > 0
-      ? ['Ingress', 'Egress']
-      : ['Ingress'];
+  // As written (the server keeps the order); when absent, the API server's default.
+  const policyTypes: PolicyType[] = spec.policyTypes && spec.policyTypes.length > 0 ? [...spec.policyTypes] : effectivePolicyTypes(spec as NetworkPolicySpec);
   const out: NetworkPolicySpec = { podSelector: normalizeSelector(spec.podSelector) ?? {}, policyTypes };
   if (spec.ingress && spec.ingress.length > 0) {
     out.ingress = spec.ingress.map((rule) => normalizeRule(rule.from, rule.ports, (from, ports) => ({ ...(from ? { from } : {}), ...(ports ? { ports } : {}) })));

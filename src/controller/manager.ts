@@ -3,9 +3,21 @@
  * credentials, the metrics and health endpoints, the Operator's caches (every replica), and
  * leader election (only the leader reconciles).
  *
- * Guarantees: SIGTERM (shutDown) stops reconciling, lets in-flight reconciles finish, releases
- * the Lease (a standby takes over at once) and resolves 0. Losing the Lease resolves 1, so the
- * kubelet restarts a clean replica.
+ * Guarantees:
+ * - SIGTERM (shutDown): no key is handed out any more; reconciles in flight get
+ *   `shutdownTimeoutMs` (default 10 s) to finish, then are cancelled (their requests
+ *   aborted); pending Events are written, bounded by 5 s; the Lease is released (one PUT
+ *   bounded by the renew deadline, so a standby takes over at its next retry), and `done`
+ *   resolves 0. With the defaults that is at most about 25 s, below the Deployment's 30 s
+ *   terminationGracePeriodSeconds.
+ * - Losing the Lease (another holder seen, or no renewal for the renew deadline, which is
+ *   shorter than the lease duration a standby waits): at that moment every request in
+ *   flight is aborted and no other is sent (reconciles, Events), so no write of this replica
+ *   reaches the API server after it knew it lost the lease; `done` then resolves 1 at once
+ *   (the caches stopped), so the kubelet restarts a clean replica. Also when the loss comes
+ *   during a SIGTERM drain (then 0).
+ * Assumes: a request the API server has already received when it is aborted may still take
+ *   effect; an aborted request is never sent again.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { CompilerSettings } from '../compiler/settings.js';
@@ -28,6 +40,8 @@ export interface RunSettings {
   healthPort: number;
   concurrency: number;
   resyncPeriodMs: number;
+  /** On SIGTERM, how long reconciles in flight may run before they are cancelled. */
+  shutdownTimeoutMs: number;
   leaderElect: boolean;
   leaseName: string;
   leaseDurationMs: number;
@@ -103,13 +117,14 @@ export async function startOperator(settings: RunSettings, options: { kubeConfig
       let leadership: Promise<void> = Promise.resolve();
       shutdown.signal.addEventListener('abort', () => void elector.release(), { once: true });
       const outcome = await elector.run({
-        onStartedLeading: (signal) => {
+        onStartedLeading: (signal, lost) => {
           leading = true;
           metrics.leader.set(1);
           log.info('became leader');
-          leadership = operator.lead(signal);
+          leadership = operator.lead(signal, { lost, shutdownTimeoutMs: settings.shutdownTimeoutMs });
         },
-        // The lease is still renewed while in-flight reconciles finish.
+        // After a release (SIGTERM) the lease is still renewed while in-flight reconciles
+        // finish (bounded); after a loss they were aborted, so this resolves at once.
         onStoppedLeading: async () => {
           await leadership;
           leading = false;
@@ -123,7 +138,7 @@ export async function startOperator(settings: RunSettings, options: { kubeConfig
     } else {
       leading = true;
       metrics.leader.set(1);
-      await operator.lead(shutdown.signal);
+      await operator.lead(shutdown.signal, { shutdownTimeoutMs: settings.shutdownTimeoutMs });
     }
     await operator.stop();
     await Promise.all([metricsServer.close(), healthServer.close()]);

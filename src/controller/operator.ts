@@ -12,11 +12,16 @@
  *   namespace (and the policy's owners). The planner queues what a new plan changed, a
  *   namespace without its deny ahead of everything else. A periodic resync queues
  *   everything; unchanged objects cost no write.
- * - `lead(signal)` runs the queue until `signal` aborts, then lets in-flight reconciles
- *   finish. Only the leader runs it.
+ * - `lead(signal, { lost })` runs the queue until `signal` aborts. Only the leader runs it.
  *
  * Guarantees: nothing is written before every cache has listed once, so a half-read world
- * never prunes anything; a failed read keeps the caches as they were.
+ * never prunes anything; a failed read keeps the caches as they were. Every API request of
+ * a reconcile carries that reconcile's signal (its writers are built per reconcile on
+ * `withSignal`). When `lost` aborts (the lease is gone), at once: the reconciles in flight
+ * are cancelled (their requests aborted, none sent after), pending Events are dropped and
+ * Event writes in flight aborted; a cancelled reconcile is not a reconcile failure. When only
+ * `signal` aborts (SIGTERM), no key is handed out, the reconciles in flight get
+ * `shutdownTimeoutMs` and are then cancelled, and pending Events are written within 5 s.
  */
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, EXPOSE_LABEL_PREFIX, MEMBER_LABEL, POLICY_NAMES } from '../api/constants.js';
 import type { DeepReadonly, Namespace, NetworkPolicy } from '../api/k8s.js';
@@ -24,12 +29,15 @@ import type { TenantIsolation } from '../api/types.js';
 import type { PodLabels } from '../compiler/compile.js';
 import type { CompilerSettings } from '../compiler/settings.js';
 import { Interner } from '../core/objects.js';
-import { RESOURCES, type KubeClient } from '../kube/client.js';
+import { RESOURCES, withSignal, type KubeClient } from '../kube/client.js';
 import { createInformer, type Change, type Informer, type InformerOptions } from '../runtime/informer.js';
 import { EventRecorder, kubeMemberLabelWriter, kubePolicyWriter, kubeStatusWriter, type WriteVerb } from '../kube/writers.js';
 import type { Logger } from '../runtime/log.js';
 import type { Metrics } from '../runtime/metrics.js';
+import { namespaceKey, parseKey, tenantKey, type WorkKey } from './keys.js';
+import { OwnWrites } from './overlay.js';
 import { Planner, type Plan } from './planner.js';
+import { hasExposeLabel, memberLabelChanged, namespacePlanInputChanged, namespaceRecreated, podCountDelta, podExposureChanged, tenantStatusOnly } from './predicates.js';
 import { tenantOwners } from '../compiler/ownership.js';
 import {
   ReconcileMemory,
@@ -58,6 +66,8 @@ export interface OperatorOptions {
   informer?: Pick<InformerOptions<unknown>, 'watchTimeoutSeconds' | 'idleTimeoutMs' | 'backoff'>;
   /** Per-key retry backoff floor and cap; defaults as the queue's. */
   retry?: { baseDelayMs?: number; maxDelayMs?: number };
+  /** Retry cap of a namespace without its deny. Default UNFENCED_RETRY_MAX_MS. */
+  unfencedRetryMaxMs?: number;
   eventFlushIntervalMs?: number;
 }
 
@@ -66,9 +76,16 @@ type NamespaceMeta = DeepReadonly<Namespace & Meta>;
 type PodMeta = DeepReadonly<Meta & { metadata: { namespace: string } }>;
 type Tenant = DeepReadonly<TenantIsolation>;
 
-const NAMESPACE_KEY = 'namespace:';
-const OVERLAY_TTL_MS = 10_000;
-const TENANT_KEY = 'tenant:';
+/** The own-write overlay's name for a namespace's member label (policy names hold no colon). */
+const LABEL_ENTRY = ':member-label';
+/**
+ * A namespace whose deny the plan wants but the cluster lacks is open to every tenant: its key
+ * retries at least this often, whatever the error (a refusal that is terminal for other keys
+ * included), and not at the queue's ~1000 s cap.
+ */
+export const UNFENCED_RETRY_MAX_MS = 10_000;
+/** The policy cache's index of policies by namespace. */
+const BY_NAMESPACE = 'namespace';
 /**
  * Policy events and namespace reconciles queue their tenants' status this much later: the
  * events of one namespace's writes (a join is five to eight) then cost one status write, not
@@ -120,16 +137,6 @@ function trimPolicy(raw: unknown, parts: Interner): DeepReadonly<NetworkPolicy> 
   return { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata, spec: parts.intern(p.spec) };
 }
 
-const hasExposeLabel = (labels: Readonly<Record<string, string>> | undefined): boolean =>
-  labels !== undefined && Object.keys(labels).some((k) => k.startsWith(EXPOSE_LABEL_PREFIX));
-
-/** Equal labels, leaving out `ignore`. */
-const sameLabels = (a: Readonly<Record<string, string>> | undefined, b: Readonly<Record<string, string>> | undefined, ignore?: string): boolean => {
-  const ka = Object.keys(a ?? {}).filter((k) => k !== ignore);
-  if (ka.length !== Object.keys(b ?? {}).filter((k) => k !== ignore).length) return false;
-  return ka.every((k) => a?.[k] === b?.[k]);
-};
-
 export class Operator {
   readonly tenants: Informer<Tenant>;
   readonly namespaces: Informer<NamespaceMeta>;
@@ -138,25 +145,18 @@ export class Operator {
   readonly planner: Planner;
   private readonly memory = new ReconcileMemory();
   private readonly recorder: EventRecorder;
-  private readonly policyIndex = new Map<string, Map<string, Policy>>();
   /** namespace -> pods the cache holds there (namespaces without any are absent). */
   private readonly podCounts = new Map<string, number>();
   /**
-   * Own writes the policy cache has not shown yet: namespace -> name -> the object written
-   * (null when deleted) and when. An entry goes when the cache shows any event for that
-   * policy, and is ignored after OVERLAY_TTL_MS, so it can never hide a later change for long.
+   * Own writes the caches have not shown yet (overlay.ts): namespace -> policy name -> the
+   * policy written (null: deleted); and namespace -> LABEL_ENTRY -> the member label written
+   * (null: removed), which goes with the namespace's next event.
    */
-  private readonly overlay = new Map<string, Map<string, { policy: Policy | null; at: number }>>();
-  private readonly policyWriter: PolicyWriter;
-  private readonly memberWriter: MemberLabelWriter;
-  /**
-   * Member labels this replica wrote that the namespace cache has not shown yet: namespace ->
-   * the value (null when removed) and when. Goes with the namespace's next event, or after
-   * OVERLAY_TTL_MS.
-   */
-  private readonly labelOverlay = new Map<string, { tenant: string | null; at: number }>();
-  private readonly statusWriter: StatusWriter;
-  private queue: WorkQueue<string> | undefined;
+  private readonly ownWrites = new OwnWrites<Policy>();
+  private readonly ownLabels = new OwnWrites<string>();
+  /** The writers of one reconcile: every request they make carries its signal. */
+  private readonly writers: (signal: AbortSignal) => { policy: PolicyWriter; member: MemberLabelWriter; status: StatusWriter };
+  private queue: WorkQueue<WorkKey> | undefined;
   private subscriptions: { unsubscribe(): void }[] = [];
   private resyncTimer: NodeJS.Timeout | undefined;
   private gaugeTimer: NodeJS.Timeout | undefined;
@@ -181,6 +181,7 @@ export class Operator {
       resource: RESOURCES.networkPolicies,
       labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
       transform: (raw) => trimPolicy(raw, parts),
+      indexers: { [BY_NAMESPACE]: (p) => [p.metadata.namespace] },
     });
 
     this.recorder = new EventRecorder({
@@ -190,9 +191,14 @@ export class Operator {
       ...(options.eventFlushIntervalMs !== undefined ? { flushIntervalMs: options.eventFlushIntervalMs } : {}),
       onWrite,
     });
-    this.policyWriter = this.trackWrites(kubePolicyWriter(client, onWrite));
-    this.memberWriter = this.trackLabels(kubeMemberLabelWriter(client, onWrite));
-    this.statusWriter = kubeStatusWriter(client, onWrite);
+    this.writers = (signal) => {
+      const bound = withSignal(client, signal);
+      return {
+        policy: this.trackWrites(kubePolicyWriter(bound, onWrite)),
+        member: this.trackLabels(kubeMemberLabelWriter(bound, onWrite)),
+        status: kubeStatusWriter(bound, onWrite),
+      };
+    };
     this.planner = new Planner({
       read: () => ({
         tenants: this.tenants.list(),
@@ -200,7 +206,10 @@ export class Operator {
         pods: this.exposedPods(),
         settings: options.settings,
       }),
-      onPlan: (plan, changes) => this.onPlan(plan, changes),
+      onPlan: (plan, changes) => {
+        metrics.planDuration.observe(plan.durationMs / 1000);
+        this.onPlan(plan, changes);
+      },
       onError: (error) => log.error('compile failed', { error: String(error) }),
     });
   }
@@ -232,24 +241,34 @@ export class Operator {
   }
 
   /**
-   * Reconciles until `signal` aborts, then waits for the reconciles in flight. Call after
-   * `start`; waits for the caches first.
+   * Reconciles until `signal` aborts, then stops (see the module comment): at once when
+   * `lost` has aborted or aborts meanwhile, else after the reconciles in flight have ended or
+   * run `shutdownTimeoutMs` (default 10 s). Call after `start`; waits for the caches first.
    */
-  async lead(signal: AbortSignal): Promise<void> {
+  async lead(signal: AbortSignal, options: { lost?: AbortSignal; shutdownTimeoutMs?: number } = {}): Promise<void> {
     const { log, metrics } = this.options;
+    const { lost } = options;
     await this.waitForSync(signal);
     if (signal.aborted) return;
+    this.recorder.resume();
     log.info('caches synced; reconciling', {
       tenants: this.tenants.list().length,
       namespaces: this.namespaces.list().length,
       pods: this.pods.list().length,
       policies: this.policies.list().length,
     });
-    const queue = new WorkQueue<string>((key) => this.reconcile(key), {
+    // The queue's signal (shutdown) and the lease's (lost) in one, made once: every request
+    // of a reconcile stops the moment either aborts.
+    let stopped: AbortSignal | undefined;
+    const queue = new WorkQueue<WorkKey>((key, cancelled) => this.reconcile(key, (stopped ??= lost ? AbortSignal.any([cancelled, lost]) : cancelled)), {
       concurrency: this.options.concurrency ?? 4,
       ...this.options.retry,
-      onResult: (key: string, outcome: string, durationMs: number, error?: unknown) => {
-        const kind = key.startsWith(NAMESPACE_KEY) ? 'namespace' : 'tenant';
+      retryBound: (key) => {
+        const parsed = parseKey(key);
+        return parsed.kind === 'namespace' && this.unfenced(parsed.name) ? (this.options.unfencedRetryMaxMs ?? UNFENCED_RETRY_MAX_MS) : undefined;
+      },
+      onResult: (key, outcome, durationMs, error) => {
+        const { kind } = parseKey(key);
         metrics.reconcileDuration.observe({ kind, result: outcome }, durationMs / 1000);
         metrics.queueDepth.set(queue.depth);
         if (error !== undefined) {
@@ -259,10 +278,16 @@ export class Operator {
       },
     });
     this.queue = queue;
+    // Lease lost: nothing more may reach the API server, neither a reconcile's request nor an
+    // Event; from the first key on (the plan below takes a while on a large cluster).
+    const cancel = () => Promise.all([queue.shutDown({ abortInFlight: true, reason: lost?.reason }), this.recorder.discard(lost?.reason)]);
+    const onLost = () => void cancel();
+    lost?.addEventListener('abort', onLost, { once: true });
     queue.start();
     // A standby (or a replica whose caches were filling) planned before it led: whatever
-    // those plans changed was queued nowhere. Take everything once.
-    this.planner.planNow();
+    // those plans changed was queued nowhere. Take everything once, from a plan read now
+    // (in slices: a whole-cluster plan must not block the probes).
+    await this.planner.planSliced();
     this.enqueueEverything();
     const resync = this.options.resyncPeriodMs ?? 600_000;
     this.resyncTimer = setInterval(() => this.enqueueEverything(), resync);
@@ -273,10 +298,21 @@ export class Operator {
     });
     clearInterval(this.resyncTimer);
     this.planner.stop();
-    await queue.shutDown();
-    await this.recorder.flush();
+    if (lost?.aborted) {
+      await cancel();
+    } else {
+      try {
+        const timeoutMs = options.shutdownTimeoutMs ?? 10_000;
+        await queue.shutDown({ abortAfterMs: timeoutMs, reason: new Error(`reconciles still running after the shutdown timeout (${timeoutMs} ms)`) });
+        const flushBound = AbortSignal.timeout(5_000);
+        await this.recorder.flush(lost ? AbortSignal.any([flushBound, lost]) : flushBound);
+      } finally {
+        lost?.removeEventListener('abort', onLost);
+      }
+      if (lost?.aborted) await cancel();
+    }
     this.queue = undefined;
-    log.info('stopped reconciling');
+    log.info(lost?.aborted ? 'stopped reconciling: lease lost, reconciles in flight cancelled and pending Events dropped' : 'stopped reconciling');
   }
 
   /** Stops the caches; call after `lead` has returned. */
@@ -294,27 +330,19 @@ export class Operator {
     const queue = this.queue;
     if (!queue) return;
     const plan = this.planner.current;
-    const namespaces = new Set<string>([...(plan?.desired.keys() ?? []), ...(plan?.memberOf.keys() ?? []), ...this.policyIndex.keys()]);
+    const namespaces = new Set<string>([...(plan?.desired.keys() ?? []), ...(plan?.memberOf.keys() ?? [])]);
+    for (const p of this.policies.list()) namespaces.add(p.metadata.namespace);
     if (plan?.labelsMembers) for (const ns of this.namespaces.list()) if (ns.metadata.labels?.[MEMBER_LABEL] !== undefined) namespaces.add(ns.metadata.name);
     for (const ns of namespaces) this.addNamespace(ns);
-    for (const t of this.tenants.list()) queue.add(TENANT_KEY + t.metadata.name);
+    for (const t of this.tenants.list()) queue.add(tenantKey(t.metadata.name));
     this.sweepMemory(namespaces);
   }
 
   /** Forgets what the reconcilers remembered about namespaces and tenants that are gone. */
   private sweepMemory(namespaces: ReadonlySet<string>): void {
-    for (const key of this.memory.written.keys()) {
-      if (!namespaces.has(key.slice(0, key.indexOf('/')))) this.memory.written.delete(key);
-    }
-    for (const map of [this.memory.failures, this.memory.reported]) {
-      for (const name of map.keys()) if (!this.tenants.get(name)) map.delete(name);
-    }
-    const now = performance.now();
-    for (const [ns, entry] of this.labelOverlay) if (now - entry.at > OVERLAY_TTL_MS) this.labelOverlay.delete(ns);
-    for (const [ns, byName] of this.overlay) {
-      for (const [name, entry] of byName) if (now - entry.at > OVERLAY_TTL_MS) byName.delete(name);
-      if (byName.size === 0) this.overlay.delete(ns);
-    }
+    this.memory.sweep(namespaces, (name) => this.tenants.get(name) !== undefined);
+    this.ownWrites.sweep();
+    this.ownLabels.sweep();
   }
 
   private informers(): Informer<unknown>[] {
@@ -334,8 +362,14 @@ export class Operator {
     const queue = this.queue;
     if (!queue) return;
     for (const ns of changes.namespaces) this.addNamespace(ns);
-    for (const t of changes.tenants) queue.add(TENANT_KEY + t);
+    for (const t of changes.tenants) queue.add(tenantKey(t));
     this.updateGauges();
+  }
+
+  /** The plan fences the namespace (wants its deny) and the cluster, as this replica sees it, has none. */
+  private unfenced(namespace: string): boolean {
+    const plan = this.planner.current;
+    return (plan?.desired.get(namespace)?.has(POLICY_NAMES.defaultDeny) ?? false) && !this.reader.policiesIn(namespace).has(POLICY_NAMES.defaultDeny);
   }
 
   /**
@@ -345,24 +379,16 @@ export class Operator {
    */
   private addNamespace(namespace: string): void {
     const plan = this.planner.current;
-    const unfenced = (plan?.desired.get(namespace)?.has(POLICY_NAMES.defaultDeny) ?? false) && !this.reader.policiesIn(namespace).has(POLICY_NAMES.defaultDeny);
     const label = plan?.labelsMembers ? this.memberLabelOf(namespace) : undefined;
-    this.queue?.add(NAMESPACE_KEY + namespace, unfenced || (label !== undefined && label !== plan?.memberOf.get(namespace)));
+    this.queue?.add(namespaceKey(namespace), this.unfenced(namespace) || (label !== undefined && label !== plan?.memberOf.get(namespace)));
   }
 
   private onTenant(change: Change<Tenant>): void {
-    // Status writes do not change the generation: they cannot change the plan.
-    // (A tenant deleted and created again has a new uid, maybe the same generation.)
-    const old = change.type === 'upsert' ? change.old : undefined;
-    if (old && old.metadata.uid === change.object.metadata.uid && old.metadata.generation === change.object.metadata.generation) {
-      // A status write (ours, now visible): the tenant reconciler compares against the cached
-      // status, so look again; a status computed while the cache still showed an older one
-      // would otherwise never be written. Costs no write when nothing changed.
-      this.queue?.add(TENANT_KEY + change.object.metadata.name);
-      return;
-    }
-    if (change.type === 'resync') {
-      this.queue?.add(TENANT_KEY + change.object.metadata.name);
+    // A status write (ours, now visible) or a resync: the tenant reconciler compares against
+    // the cached status, so look again; a status computed while the cache still showed an
+    // older one would otherwise never be written. Costs no write when nothing changed.
+    if (change.type === 'resync' || tenantStatusOnly(change)) {
+      this.queue?.add(tenantKey(change.object.metadata.name));
       return;
     }
     this.planner.markDirty();
@@ -371,85 +397,55 @@ export class Operator {
   private onNamespace(change: Change<NamespaceMeta>): void {
     if (change.type === 'resync') return;
     const name = change.object.metadata.name;
-    this.labelOverlay.delete(name);
-    const old = change.type === 'upsert' ? change.old : undefined;
+    this.ownLabels.seenGroup(name);
     // The member label is netfence's output, not the plan's input: a namespace that shows up
     // with one or has it changed is looked at against the plan (our own write costs a look and
     // no write), so a forged or stale label goes however the plan changes.
-    if (change.type === 'upsert' && old?.metadata.labels?.[MEMBER_LABEL] !== change.object.metadata.labels?.[MEMBER_LABEL] && this.planner.current?.labelsMembers) {
-      this.addNamespace(name);
-    }
-    if (old && old.metadata.uid === change.object.metadata.uid && sameLabels(old.metadata.labels, change.object.metadata.labels, MEMBER_LABEL)) {
-      // A namespace that starts terminating needs no new plan, but its writes stop.
-      return;
-    }
-    // A namespace deleted and created again under the same name: reconcile it whatever the plan says.
-    if (old && old.metadata.uid !== change.object.metadata.uid) this.addNamespace(name);
+    if (memberLabelChanged(change) && this.planner.current?.labelsMembers) this.addNamespace(name);
+    // A namespace that only starts terminating needs no new plan, but its writes stop.
+    if (!namespacePlanInputChanged(change)) return;
+    // Deleted and created again under the same name: reconcile it whatever the plan says.
+    if (namespaceRecreated(change)) this.addNamespace(name);
     this.planner.markDirty();
   }
 
   private onPod(change: Change<PodMeta>): void {
-    if (change.type === 'resync') return;
     const ns = change.object.metadata.namespace;
-    if (change.type === 'delete' || !change.old) {
-      const count = (this.podCounts.get(ns) ?? 0) + (change.type === 'delete' ? -1 : 1);
+    const delta = podCountDelta(change);
+    if (delta !== 0) {
+      const count = (this.podCounts.get(ns) ?? 0) + delta;
       if (count > 0) this.podCounts.set(ns, count);
       else this.podCounts.delete(ns);
     }
-    const before = change.type === 'upsert' ? change.old?.metadata.labels : undefined;
-    const after = change.object.metadata.labels;
     // Only exposure labels feed the plan (as diagnostics).
-    if (!hasExposeLabel(after) && !hasExposeLabel(before)) return;
-    if (change.type === 'upsert' && change.old && sameLabels(before, after)) return;
-    this.planner.markDirty();
+    if (podExposureChanged(change)) this.planner.markDirty();
   }
 
   private onPolicy(change: Change<DeepReadonly<NetworkPolicy>>): void {
     const p = change.object;
     const ns = p.metadata.namespace;
-    const key = `${ns}/${p.metadata.name}`;
-    if (change.type !== 'resync') {
-      const pending = this.overlay.get(ns);
-      pending?.delete(p.metadata.name);
-      if (pending?.size === 0) this.overlay.delete(ns);
-      let byName = this.policyIndex.get(ns);
-      if (change.type === 'delete') {
-        byName?.delete(p.metadata.name);
-        if (byName?.size === 0) this.policyIndex.delete(ns);
-      } else {
-        if (!byName) this.policyIndex.set(ns, (byName = new Map()));
-        byName.set(p.metadata.name, p);
-      }
-    }
+    if (change.type !== 'resync') this.ownWrites.seen(ns, p.metadata.name);
     const queue = this.queue;
     if (!queue) return;
     this.addNamespace(ns);
-    for (const owner of tenantOwners(p)) queue.addAfter(TENANT_KEY + owner.name, STATUS_COALESCE_MS);
+    for (const owner of tenantOwners(p)) queue.addAfter(tenantKey(owner.name), STATUS_COALESCE_MS);
     // Tenants that claim the namespace report on its policies too (an Audit plan, conflicts).
-    for (const tenant of this.planner.current?.claimants.get(ns) ?? []) queue.addAfter(TENANT_KEY + tenant, STATUS_COALESCE_MS);
+    for (const tenant of this.planner.current?.claimants.get(ns) ?? []) queue.addAfter(tenantKey(tenant), STATUS_COALESCE_MS);
   }
 
   /** The policy cache with this replica's own recent writes laid over it. */
   private readonly reader: PolicyReader = {
     policiesIn: (namespace) => {
-      const cached = this.policyIndex.get(namespace);
-      const pending = this.overlay.get(namespace);
-      if (!pending) return cached ?? new Map();
-      const merged = new Map(cached);
-      const now = performance.now();
-      for (const [name, entry] of pending) {
-        if (now - entry.at > OVERLAY_TTL_MS) pending.delete(name);
-        else if (entry.policy === null) merged.delete(name);
-        else merged.set(name, entry.policy);
-      }
-      return merged;
+      const byName = new Map<string, Policy>();
+      for (const p of this.policies.byIndex(BY_NAMESPACE, namespace).values()) byName.set(p.metadata.name, p);
+      return this.ownWrites.overlay(namespace, byName);
     },
   };
 
   /** The member label of a namespace: this replica's write the cache has not shown yet, else the cache's. */
   private memberLabelOf(namespace: string): string | undefined {
-    const pending = this.labelOverlay.get(namespace);
-    if (pending !== undefined && performance.now() - pending.at <= OVERLAY_TTL_MS) return pending.tenant ?? undefined;
+    const pending = this.ownLabels.get(namespace, LABEL_ENTRY);
+    if (pending !== undefined) return pending.value ?? undefined;
     return this.namespaces.get(namespace)?.metadata.labels?.[MEMBER_LABEL];
   }
 
@@ -457,7 +453,7 @@ export class Operator {
     return {
       setMember: async (namespace, tenant, uid) => {
         await writer.setMember(namespace, tenant, uid);
-        if (this.namespaces.get(namespace)?.metadata.labels?.[MEMBER_LABEL] !== (tenant ?? undefined)) this.labelOverlay.set(namespace, { tenant, at: performance.now() });
+        if (this.namespaces.get(namespace)?.metadata.labels?.[MEMBER_LABEL] !== (tenant ?? undefined)) this.ownLabels.wrote(namespace, LABEL_ENTRY, tenant);
       },
     };
   }
@@ -466,12 +462,10 @@ export class Operator {
     const note = (namespace: string, name: string, policy: Policy | null) => {
       // The watch may have shown this write already: then the cache is as new or newer. A delete
       // of a policy this replica created before the watch showed it must replace that create.
-      const cached = this.policyIndex.get(namespace)?.get(name);
-      const noted = this.overlay.get(namespace)?.has(name) ?? false;
+      const cached = this.policies.get(`${namespace}/${name}`);
+      const noted = this.ownWrites.get(namespace, name) !== undefined;
       if (policy === null ? cached === undefined && !noted : cached?.metadata.resourceVersion === policy.metadata.resourceVersion) return;
-      let pending = this.overlay.get(namespace);
-      if (!pending) this.overlay.set(namespace, (pending = new Map()));
-      pending.set(name, { policy, at: performance.now() });
+      this.ownWrites.wrote(namespace, name, policy);
     };
     const remember = (p: Policy) => {
       note(p.metadata.namespace, p.metadata.name, p);
@@ -489,31 +483,44 @@ export class Operator {
     };
   }
 
-  private async reconcile(key: string) {
+  /** Reconciles one key; `signal` (the queue's) cancels every request it makes. */
+  private async reconcile(key: WorkKey, signal: AbortSignal) {
     const plan = this.planner.current;
     if (!plan) return requeueAfter(100);
     const { log, metrics } = this.options;
-    if (key.startsWith(NAMESPACE_KEY)) {
-      const namespace = key.slice(NAMESPACE_KEY.length);
+    const writers = this.writers(signal);
+    const parsed = parseKey(key);
+    if (parsed.kind === 'namespace') {
+      const namespace = parsed.name;
       const ns = this.namespaces.get(namespace);
-      if (!ns) return;
+      const statusOf = (tenants: Iterable<string>) => {
+        for (const tenant of tenants) this.queue?.addAfter(tenantKey(tenant), STATUS_COALESCE_MS);
+      };
+      if (!ns) {
+        // Gone: nothing of it is failing any more; the tenants it concerned say so.
+        statusOf(this.memory.forgetNamespace(namespace));
+        return;
+      }
       if (ns.metadata.deletionTimestamp) {
         // Terminating: its policies go with it (writing there would be refused), but a member
         // label the plan no longer wants goes now, or the tenant keeps admitting it meanwhile.
         if (plan.labelsMembers && plan.memberOf.get(namespace) === undefined && this.memberLabelOf(namespace) !== undefined) {
-          await this.memberWriter.setMember(namespace, null, ns.metadata.uid);
+          await writers.member.setMember(namespace, null, ns.metadata.uid);
         }
+        statusOf(this.memory.forgetNamespace(namespace));
         return;
       }
+      // A label failure names the tenant whose stale label the namespace carries, which may claim it no more.
+      const labelTenants = this.memory.labelFailures.get(namespace)?.tenants ?? [];
       let outcome;
       try {
         const member = plan.labelsMembers
-          ? { have: this.memberLabelOf(namespace), want: plan.memberOf.get(namespace), uid: ns.metadata.uid, writer: this.memberWriter }
+          ? { have: this.memberLabelOf(namespace), want: plan.memberOf.get(namespace), uid: ns.metadata.uid, writer: writers.member }
           : undefined;
         outcome = await reconcileNamespace(namespace, {
           plan,
           policies: this.reader,
-          writer: this.policyWriter,
+          writer: writers.policy,
           recorder: this.recorder,
           memory: this.memory,
           hasPods: this.podCounts.has(namespace),
@@ -521,19 +528,19 @@ export class Operator {
         });
       } finally {
         // Their status reports failures (and recoveries) of this namespace's writes.
-        for (const tenant of plan.claimants.get(namespace) ?? []) this.queue?.addAfter(TENANT_KEY + tenant, STATUS_COALESCE_MS);
+        statusOf(new Set([...(plan.claimants.get(namespace) ?? []), ...labelTenants, ...(this.memory.labelFailures.get(namespace)?.tenants ?? [])]));
       }
       if (outcome.driftCorrected.length > 0) metrics.driftCorrections.inc(outcome.driftCorrected.length);
       const changed = outcome.created.length + outcome.updated.length + outcome.driftCorrected.length + outcome.pruned.length + (outcome.memberLabel !== undefined ? 1 : 0);
       if (changed > 0 || outcome.blocked.length > 0) log.info('reconciled namespace', { namespace, ...outcome });
       return;
     }
-    const name = key.slice(TENANT_KEY.length);
+    const name = parsed.name;
     const outcome = await reconcileTenant(name, {
       plan,
       tenants: { tenant: (n) => this.tenants.get(n) },
       policies: this.reader,
-      writer: this.statusWriter,
+      writer: writers.status,
       recorder: this.recorder,
       memory: this.memory,
       now: () => new Date(),
@@ -551,6 +558,10 @@ export class Operator {
     metrics.tenants.set(this.tenants.list().length);
     metrics.memberNamespaces.set(plan ? plan.result.tenants.reduce((n, t) => n + t.members.length, 0) : 0);
     metrics.managedPolicies.set(this.policies.list().length);
+    let unfenced = 0;
+    for (const ns of plan?.desired.keys() ?? []) if (this.unfenced(ns)) unfenced++;
+    // Only the leader's count: a standby's would add up with it in a sum over replicas.
+    metrics.unfencedNamespaces.set(this.queue ? unfenced : 0);
     metrics.queueDepth.set(this.queue?.depth ?? 0);
   }
 }

@@ -33,7 +33,7 @@ import type { DeepReadonly, NetworkPolicy } from '../api/k8s.js';
 import { LIMITS } from '../api/schema.js';
 import { formatTime } from '../core/time.js';
 import type { Condition, PlannedChange, TenantIsolation, TenantIsolationStatus } from '../api/types.js';
-import { isApiError } from '../kube/client.js';
+import { isAborted, isApiError } from '../kube/client.js';
 import { canonicalJson, isNetfenceOwned, policyMatches, tenantOwners } from '../compiler/ownership.js';
 import type { Plan } from './planner.js';
 import { ONBOARDING_BRIDGE, onboardingBridge } from './onboarding.js';
@@ -87,16 +87,46 @@ export interface Recorder {
   event(tenants: readonly TenantRef[], type: 'Normal' | 'Warning', reason: string, message: string): void;
 }
 
-/** What the reconcilers remember between runs (lost on restart, which costs at most a label on an Event). */
+/**
+ * What the reconcilers remember between runs. Lost on restart, which costs at most a label on
+ * an Event, and a Degraded condition until the failing write has been tried once more.
+ */
 export class ReconcileMemory {
   /** `ns/name` -> digest of the policy last written there. */
   readonly written = new Map<string, string>();
-  /** tenant -> last write failure message, until a write for it succeeds. */
-  readonly failures = new Map<string, string>();
+  /**
+   * `ns/name` -> why the last attempt to put that planned policy in place failed. Kept until an
+   * attempt at that very policy succeeds (or finds it in place): another namespace's success
+   * clears nothing. A tenant is Degraded while one of its planned policies is not in place and
+   * has a failure here (reconcileTenant), so the condition follows each policy's state.
+   */
+  readonly policyFailures = new Map<string, string>();
+  /** namespace -> why its member label could not be written, and the tenants that must show it. */
+  readonly labelFailures = new Map<string, { tenants: readonly string[]; message: string }>();
   /** tenant -> digest of the last problems reported by Event. */
   readonly reported = new Map<string, string>();
   /** Namespaces whose last reconcile found a planned name held by someone else's policy. */
   readonly blockedIn = new Set<string>();
+
+  /** Forgets the failures of a namespace that is gone or going; returns the tenants they concerned. */
+  forgetNamespace(namespace: string): string[] {
+    const tenants = [...(this.labelFailures.get(namespace)?.tenants ?? [])];
+    this.labelFailures.delete(namespace);
+    this.blockedIn.delete(namespace);
+    const prefix = `${namespace}/`;
+    for (const key of this.policyFailures.keys()) if (key.startsWith(prefix)) this.policyFailures.delete(key);
+    return tenants;
+  }
+
+  /** Forgets namespaces outside `namespaces` and tenants `exists` no longer knows. */
+  sweep(namespaces: ReadonlySet<string>, exists: (tenant: string) => boolean): void {
+    for (const map of [this.written, this.policyFailures]) {
+      for (const key of map.keys()) if (!namespaces.has(key.slice(0, key.indexOf('/')))) map.delete(key);
+    }
+    for (const ns of this.labelFailures.keys()) if (!namespaces.has(ns)) this.labelFailures.delete(ns);
+    for (const ns of this.blockedIn) if (!namespaces.has(ns)) this.blockedIn.delete(ns);
+    for (const name of this.reported.keys()) if (!exists(name)) this.reported.delete(name);
+  }
 }
 
 export interface NamespaceOutcome {
@@ -136,6 +166,9 @@ export interface NamespaceContext {
 const digestOf = (p: Policy): string => createHash('sha1').update(canonicalJson([p.metadata.labels, p.metadata.annotations, p.metadata.ownerReferences, p.spec])).digest('base64');
 
 const ownersOf = (p: Policy): TenantRef[] => tenantOwners(p).map((o) => ({ name: o.name, uid: o.uid }));
+
+/** Failures a tenant status lists in full; the rest are counted. */
+const LISTED_FAILURES = 3;
 
 /**
  * The bridge, created; undefined when the plan needs none or it cannot be written (a policy of
@@ -182,6 +215,7 @@ export async function reconcileNamespace(namespace: string, ctx: NamespaceContex
           // Written before with this content and now missing: someone deleted it.
           (memory.written.get(key) === digest ? outcome.driftCorrected : outcome.created).push(want.metadata.name);
           memory.written.set(key, digest);
+          memory.policyFailures.delete(key);
           continue;
         } catch (error) {
           if (!isApiError(error, 409)) throw error;
@@ -191,10 +225,12 @@ export async function reconcileNamespace(namespace: string, ctx: NamespaceContex
       }
       if (!isNetfenceOwned(current)) {
         outcome.blocked.push(want.metadata.name);
+        memory.policyFailures.set(key, 'a NetworkPolicy netfence does not own holds this name; rename or delete it');
         continue;
       }
       if (policyMatches(current, want)) {
         memory.written.set(key, digest);
+        memory.policyFailures.delete(key);
         continue;
       }
       const drift = memory.written.get(key) === digest;
@@ -203,9 +239,11 @@ export async function reconcileNamespace(namespace: string, ctx: NamespaceContex
       if (!policyMatches(written, want)) written = await writer.replace(want, written);
       if (!policyMatches(written, want)) throw new Error(`${key}: the API server keeps a spec that differs from netfence's after a replace`);
       memory.written.set(key, digest);
+      memory.policyFailures.delete(key);
       (drift ? outcome.driftCorrected : outcome.updated).push(want.metadata.name);
     } catch (error) {
-      for (const owner of ownersOf(want)) memory.failures.set(owner.name, `${key}: ${(error as Error).message}`);
+      // A cancelled request (the lease is gone, or shutdown) says nothing about the policy.
+      if (!isAborted(error)) memory.policyFailures.set(key, (error as Error).message);
       await dropBridges();
       report(namespace, outcome, recorder, desired);
       throw error;
@@ -231,31 +269,26 @@ export async function reconcileNamespace(namespace: string, ctx: NamespaceContex
     report(namespace, outcome, recorder, desired, stale);
     throw labelFailure;
   }
-  for (const want of desired) for (const owner of ownersOf(want)) memory.failures.delete(owner.name);
-  // A name held by someone else's policy is a failure the tenant must show (Degraded), not progress.
-  for (const name of outcome.blocked) {
-    const want = desired.find((p) => p.metadata.name === name);
-    for (const owner of want ? ownersOf(want) : []) {
-      memory.failures.set(owner.name, `${namespace}/${name}: a NetworkPolicy netfence does not own holds this name; rename or delete it`);
-    }
-  }
   report(namespace, outcome, recorder, desired, stale);
   return outcome;
 }
 
 /** Writes the member label where it differs from the plan; the failure, if any, for the caller to throw once the policies are written. */
 async function writeMemberLabel(namespace: string, member: MemberLabelState | undefined, outcome: NamespaceOutcome, memory: ReconcileMemory): Promise<unknown> {
-  if (member === undefined || member.have === member.want) return undefined;
+  if (member === undefined || member.have === member.want) {
+    memory.labelFailures.delete(namespace);
+    return undefined;
+  }
   try {
     await member.writer.setMember(namespace, member.want ?? null, member.uid);
     outcome.memberLabel = member.want ?? null;
+    memory.labelFailures.delete(namespace);
     return undefined;
   } catch (error) {
     // Both tenants must show it: the one the namespace joins, and the one whose rules its stale label still satisfies.
     const verb = member.want === undefined ? 'remove' : 'set';
-    for (const tenant of new Set([member.want, member.have])) {
-      if (tenant !== undefined) memory.failures.set(tenant, `namespace ${namespace}: cannot ${verb} its member label: ${(error as Error).message}`);
-    }
+    const tenants = [...new Set([member.want, member.have])].filter((t): t is string => t !== undefined);
+    if (!isAborted(error)) memory.labelFailures.set(namespace, { tenants, message: `cannot ${verb} its member label: ${(error as Error).message}` });
     return error;
   }
 }
@@ -311,14 +344,22 @@ export async function reconcileTenant(name: string, ctx: TenantContext): Promise
   const planned: PlannedChange[] = [];
   const deletes: PlannedChange[] = [];
   let bridges = 0;
+  // Level-based: a planned policy that is not in place and whose last write failed, whatever
+  // happened in the tenant's other namespaces since.
+  const failures: string[] = [];
   for (const [ns, wanted] of byNamespace) {
     const live = ctx.policies.policiesIn(ns);
     // A bridge still there: the namespace is not fenced as planned yet (onboarding.ts).
     if (live.has(ONBOARDING_BRIDGE) && result.mode !== 'Audit') bridges++;
     for (const want of wanted) {
       const current = live.get(want.metadata.name);
-      if (current && policyMatches(current, want)) inPlace++;
-      else planned.push({ action: current ? 'update' : 'create', namespace: ns, name: want.metadata.name });
+      if (current && policyMatches(current, want)) {
+        inPlace++;
+        continue;
+      }
+      planned.push({ action: current ? 'update' : 'create', namespace: ns, name: want.metadata.name });
+      const failed = result.mode === 'Audit' ? undefined : ctx.memory.policyFailures.get(`${ns}/${want.metadata.name}`);
+      if (failed !== undefined) failures.push(`${ns}/${want.metadata.name}: ${failed}`);
     }
     if (result.mode !== 'Audit') continue;
     const names = new Set(wanted.map((p) => p.metadata.name));
@@ -329,7 +370,8 @@ export async function reconcileTenant(name: string, ctx: TenantContext): Promise
   planned.push(...deletes);
   const total = result.policies.length;
   const generation = tenant.metadata.generation;
-  const failure = ctx.memory.failures.get(name);
+  for (const [ns, f] of ctx.memory.labelFailures) if (f.tenants.includes(name)) failures.push(`namespace ${ns}: ${f.message}`);
+  const failure = failures.length === 0 ? undefined : failures.slice(0, LISTED_FAILURES).join('; ') + (failures.length > LISTED_FAILURES ? `; and ${failures.length - LISTED_FAILURES} more` : '');
   const conflicts = result.conflicts.map((c) => `${c.namespace} (claimed by ${c.tenants.join(', ')})`);
 
   const conditions: Omit<Condition, 'lastTransitionTime'>[] = [];

@@ -4,7 +4,10 @@
  * or of a client-node KubeConfig (client-node is then imported on the first request).
  *
  * Guarantees: every failure is an `ApiError` with the HTTP status (0 when the server was not
- * reached) and whether retrying can help; the request and response bodies are plain JSON.
+ * reached) and whether retrying can help; a request whose caller's signal aborted fails with
+ * `RequestAborted` (status 0), and one whose signal has aborted before it starts is never
+ * sent; the request and response bodies are plain JSON. `withSignal` binds a signal to
+ * every request of a client (a reconcile's, a leadership term's).
  * Leaves out: retries and backoff (the callers' queue and watchers own them), typed objects
  * (callers cast what they asked for), protobuf.
  *
@@ -72,6 +75,21 @@ export class ApiError extends Error {
   get retryable(): boolean {
     return RETRYABLE.has(this.status);
   }
+}
+
+/**
+ * A request given up because the caller's signal aborted (a reconcile cancelled when the
+ * lease is lost, a bounded shutdown): not a failure of the API server or of the request.
+ */
+export class RequestAborted extends ApiError {
+  constructor(request: string, reason: unknown) {
+    super(0, undefined, `${request}: aborted (${reason instanceof Error ? reason.message : String(reason)})`, request);
+  }
+}
+
+/** True for a request given up because its caller's signal aborted. */
+export function isAborted(error: unknown): error is RequestAborted {
+  return error instanceof RequestAborted;
 }
 
 export function isApiError(error: unknown, status?: number): error is ApiError {
@@ -163,6 +181,7 @@ export function kubeClient(source: KubeSource): KubeClient {
         const text = await response.text();
         return (text ? JSON.parse(text) : undefined) as T;
       } catch (error) {
+        if (req.signal?.aborted) throw new RequestAborted(label, req.signal.reason);
         throw toApiError(error, label);
       }
     },
@@ -197,6 +216,19 @@ export function kubeClient(source: KubeSource): KubeClient {
         throw toApiError(error, label);
       }
     },
+  };
+}
+
+/**
+ * `client` with `signal` merged into every request and watch: once it aborts, requests in
+ * flight are given up (`RequestAborted`) and new ones fail at once without reaching the
+ * server. A request's own signal and timeout still apply.
+ */
+export function withSignal(client: KubeClient, signal: AbortSignal): KubeClient {
+  const merged = (own: AbortSignal | undefined) => (own ? AbortSignal.any([own, signal]) : signal);
+  return {
+    request: (req) => (signal.aborted ? Promise.reject(new RequestAborted(`${req.method} ${req.path}`, signal.reason)) : client.request({ ...req, signal: merged(req.signal) })),
+    watch: (req) => client.watch({ ...req, signal: merged(req.signal) }),
   };
 }
 

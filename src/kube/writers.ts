@@ -5,12 +5,14 @@
  * (core/v1, batched).
  *
  * Every call is one request through `KubeClient`; failures surface as `ApiError`s for the
- * queue to retry. `onWrite` counts requests by verb for the metrics.
+ * queue to retry. `onWrite` counts requests by verb for the metrics. The writers take no
+ * signal of their own: build them on `withSignal(client, signal)` (client.ts) and every
+ * request they make is cancelled with that signal.
  */
 import { API_VERSION, CONFLICT_ANNOTATION, FIELD_MANAGER, KIND, MANAGED_BY_VALUE, MEMBER_LABEL } from '../api/constants.js';
 import type { TenantIsolationStatus } from '../api/types.js';
 import { formatTime } from '../core/time.js';
-import { isApiError, RESOURCES, resourcePath, type KubeClient } from './client.js';
+import { isAborted, isApiError, RESOURCES, resourcePath, type KubeClient } from './client.js';
 import type { Logger } from '../runtime/log.js';
 import { tenantOwners } from '../compiler/ownership.js';
 import { involvedObject, type MemberLabelWriter, type Policy, type PolicyWriter, type Recorder, type StatusWriter, type TenantRef } from '../controller/reconcile.js';
@@ -139,16 +141,22 @@ const MAX_MESSAGE = 1024;
  * Batches Events: messages for the same tenant, type and reason within one window are joined
  * into one Event with a count, so onboarding a thousand namespaces writes a few Events per
  * tenant, not thousands. An Event that cannot be written is logged and dropped.
+ * `discard()` (a lost lease) drops what is pending, aborts the writes in flight and ignores
+ * every later Event until `resume()`: a replica that no longer leads writes no Event.
  */
 export class EventRecorder implements Recorder {
   private readonly pending = new Map<string, { ref: TenantRef; type: 'Normal' | 'Warning'; reason: string; messages: string[]; first: Date }>();
   private timer: NodeJS.Timeout | undefined;
   private inFlight = new Set<Promise<void>>();
   private seq = 0;
+  /** Aborted by `discard()`: every Event write takes its signal. */
+  private writes = new AbortController();
+  private discarding = false;
 
   constructor(private readonly options: EventRecorderOptions) {}
 
   event(tenants: readonly TenantRef[], type: 'Normal' | 'Warning', reason: string, message: string): void {
+    if (this.discarding) return;
     for (const ref of tenants) {
       const key = `${ref.uid}/${type}/${reason}`;
       const entry = this.pending.get(key);
@@ -158,20 +166,40 @@ export class EventRecorder implements Recorder {
     this.timer ??= setTimeout(() => void this.flush(), this.options.flushIntervalMs ?? 3000);
   }
 
-  /** Writes what is pending now; resolves when every write so far has finished. */
-  async flush(): Promise<void> {
+  /**
+   * Writes what is pending now; resolves when every write so far has finished. `signal`
+   * bounds this batch's writes (a shutdown's deadline): aborted, they are dropped.
+   */
+  async flush(signal?: AbortSignal): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const batch = [...this.pending.values()];
     this.pending.clear();
+    const writes = signal ? AbortSignal.any([this.writes.signal, signal]) : this.writes.signal;
     for (const entry of batch) {
-      const write = this.write(entry).finally(() => this.inFlight.delete(write));
+      const write = this.write(entry, writes).finally(() => this.inFlight.delete(write));
       this.inFlight.add(write);
     }
     await Promise.all([...this.inFlight]);
   }
 
-  private async write(entry: { ref: TenantRef; type: 'Normal' | 'Warning'; reason: string; messages: string[]; first: Date }): Promise<void> {
+  /** Drops pending Events, aborts the writes in flight, and ignores Events until `resume()`. Resolves once no write is in flight. */
+  async discard(reason?: unknown): Promise<void> {
+    this.discarding = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pending.clear();
+    this.writes.abort(reason ?? new Error('events discarded'));
+    await Promise.all([...this.inFlight]);
+  }
+
+  /** Records Events again after `discard()`. */
+  resume(): void {
+    this.discarding = false;
+    if (this.writes.signal.aborted) this.writes = new AbortController();
+  }
+
+  private async write(entry: { ref: TenantRef; type: 'Normal' | 'Warning'; reason: string; messages: string[]; first: Date }, signal: AbortSignal): Promise<void> {
     const { client, log } = this.options;
     // The API server takes core/v1 Events about cluster-scoped objects in `default` only.
     const namespace = 'default';
@@ -194,11 +222,12 @@ export class EventRecorder implements Recorder {
       reportingComponent: MANAGED_BY_VALUE,
       reportingInstance: this.options.instance,
     };
+    if (signal.aborted) return;
     this.options.onWrite?.('event');
     try {
-      await client.request({ method: 'POST', path: resourcePath(RESOURCES.events, { namespace }), body: event });
+      await client.request({ method: 'POST', path: resourcePath(RESOURCES.events, { namespace }), body: event, signal });
     } catch (error) {
-      log.warn('could not write Event', { tenant: entry.ref.name, reason: entry.reason, error: (error as Error).message });
+      log[isAborted(error) ? 'debug' : 'warn']('could not write Event', { tenant: entry.ref.name, reason: entry.reason, error: (error as Error).message });
     }
   }
 

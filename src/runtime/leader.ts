@@ -5,13 +5,15 @@
  * - A replica takes the lease only when it is absent, has no holder (released), is already
  *   held by this identity, or has expired; every write is a PUT with the resourceVersion it
  *   read, so of two replicas racing for it one gets 409 and stays standby.
- * - The leader renews every `retryPeriodMs`. It stops leading (aborts the signal given to
- *   `onStartedLeading`, then calls `onStoppedLeading`) as soon as it sees another holder, or
- *   when no renewal has succeeded for `renewDeadlineMs`. Since `renewDeadlineMs <
+ * - The leader renews every `retryPeriodMs`. It stops leading (aborts both signals given to
+ *   `onStartedLeading`, `lost` first, then calls `onStoppedLeading`) as soon as it sees
+ *   another holder, or the moment `renewDeadlineMs` has passed since the last successful
+ *   renewal (no later: the last try is cut short at the deadline). Since `renewDeadlineMs <
  *   leaseDurationMs`, it stops before a standby may take over.
- * - `release()` (SIGTERM): stops leading while the lease is still renewed, waits for
- *   `onStoppedLeading`, then writes the lease with no holder and a one-second duration, so a
- *   standby takes over at its next retry instead of after the lease expires.
+ * - `release()` (SIGTERM): aborts `signal` only (reason `LeadershipEnded('released')`) and
+ *   keeps renewing while `onStoppedLeading` runs; if the lease is lost meanwhile, `lost`
+ *   aborts then. Afterwards it writes the lease with no holder and a one-second duration, so
+ *   a standby takes over at its next retry instead of after the lease expires.
  * - API errors never escape: they are logged and the attempt is retried.
  * Assumes: replicas' clocks tick at about the same rate. A lease counts as expired only when
  *   neither its renewTime nor this replica's own observation of its last change lies within
@@ -65,8 +67,13 @@ export const LEADER_DEFAULTS = {
 } as const;
 
 export interface LeaderCallbacks {
-  /** Called once the lease is held; `signal` aborts when leadership ends. Not awaited by the election. */
-  onStartedLeading(signal: AbortSignal): void | Promise<void>;
+  /**
+   * Called once the lease is held. Not awaited by the election. `signal` aborts when leading
+   * is to end: the lease was lost, or `release()` was called (the lease is then still held
+   * and renewed until `onStoppedLeading` resolves). `lost` aborts only when the lease is lost
+   * (this replica must stop writing at once), also after `signal` did.
+   */
+  onStartedLeading(signal: AbortSignal, lost: AbortSignal): void | Promise<void>;
   /** Called once after leadership ended (lost or released), only if `onStartedLeading` was called. */
   onStoppedLeading(): void | Promise<void>;
   /** Called when the observed holder changes (undefined: nobody holds it). */
@@ -74,6 +81,14 @@ export interface LeaderCallbacks {
 }
 
 export type LeadershipEnd = 'lost' | 'released';
+
+/** The abort reason of the signals given to `onStartedLeading`: why leading ends. */
+export class LeadershipEnded extends Error {
+  override readonly name = 'LeadershipEnded';
+  constructor(readonly end: LeadershipEnd) {
+    super(end === 'lost' ? 'the leader lease was lost' : 'the leader lease is being released');
+  }
+}
 
 export { formatMicroTime };
 
@@ -99,7 +114,7 @@ export class LeaderElector {
   private stopRenewing = false;
   private readonly acquireWake = new AbortController();
   private readonly renewWake = new AbortController();
-  private stopLeading: (() => Promise<void>) | undefined;
+  private stopLeading: ((end: LeadershipEnd) => Promise<void>) | undefined;
 
   constructor(options: LeaderElectorOptions) {
     this.options = { ...LEADER_DEFAULTS, ...options };
@@ -139,7 +154,7 @@ export class LeaderElector {
   async release(): Promise<void> {
     this.released = true;
     this.acquireWake.abort();
-    await this.stopLeading?.();
+    await this.stopLeading?.('released');
     this.stopRenewing = true;
     this.renewWake.abort();
     await this.running;
@@ -158,11 +173,13 @@ export class LeaderElector {
     this.log.info('acquired the leader lease');
 
     const leading = new AbortController();
+    const lost = new AbortController();
     let started = false;
     let stopped: Promise<void> | undefined;
-    this.stopLeading = () =>
-      (stopped ??= (async () => {
-        leading.abort(new Error('leadership ended'));
+    this.stopLeading = (end) => {
+      if (end === 'lost') lost.abort(new LeadershipEnded('lost'));
+      return (stopped ??= (async () => {
+        leading.abort(new LeadershipEnded(end));
         if (!started) return;
         try {
           await callbacks.onStoppedLeading();
@@ -170,18 +187,21 @@ export class LeaderElector {
           this.log.error('onStoppedLeading failed', { error: String(error) });
         }
       })());
+    };
     if (!this.released) {
       started = true;
       void Promise.resolve()
-        .then(() => callbacks.onStartedLeading(leading.signal))
+        .then(() => callbacks.onStartedLeading(leading.signal, lost.signal))
         .catch((error: unknown) => this.log.error('onStartedLeading failed', { error: String(error) }));
     }
 
     let end: LeadershipEnd = 'released';
     while (!this.stopRenewing) {
-      await sleep(retryPeriodMs, this.renewWake.signal);
+      // Never sleep past the renew deadline: leading stops the moment it passes.
+      await sleep(Math.min(retryPeriodMs, Math.max(0, renewedAt + renewDeadlineMs - Date.now())), this.renewWake.signal);
       if (this.stopRenewing) break;
-      const attempt = await this.attempt(callbacks, Math.max(1, renewedAt + renewDeadlineMs - Date.now()));
+      const left: number = renewedAt + renewDeadlineMs - Date.now();
+      const attempt: Attempt = left > 0 ? await this.attempt(callbacks, left) : { kind: 'failed' };
       if (attempt.kind === 'held') {
         renewedAt = attempt.renewedAt;
         continue;
@@ -199,9 +219,9 @@ export class LeaderElector {
 
     if (end === 'lost') {
       this.held = undefined;
-      await this.stopLeading();
+      await this.stopLeading('lost');
     } else {
-      await this.stopLeading();
+      await this.stopLeading('released');
       await this.releaseLease();
       this.held = undefined;
     }

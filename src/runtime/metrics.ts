@@ -15,10 +15,14 @@ export type ApiWriteVerb = 'create' | 'apply' | 'replace' | 'delete' | 'status' 
 
 /** Seconds; from a cache-only no-op to a slow API server. */
 const RECONCILE_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+/** Seconds; from a handful of namespaces to a sliced plan of tens of thousands. */
+const PLAN_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export interface Metrics {
   registry: Registry;
   reconcileDuration: Histogram<'kind' | 'result'>;
+  /** Wall time of each plan, from the read of the caches to its completion (slices and the gaps between them). */
+  planDuration: Histogram;
   queueDepth: Gauge;
   apiWrites: Counter<'verb'>;
   driftCorrections: Counter;
@@ -26,6 +30,8 @@ export interface Metrics {
   watchRestarts: Counter<'resource' | 'reason'>;
   tenants: Gauge;
   memberNamespaces: Gauge;
+  /** Namespaces the plan fences whose default deny the cluster lacks: open to everyone meanwhile. */
+  unfencedNamespaces: Gauge;
   managedPolicies: Gauge;
   leader: Gauge;
   /** Typed shorthands for the labelled metrics. */
@@ -61,6 +67,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   return {
     registry,
     reconcileDuration,
+    planDuration: new Histogram({
+      name: 'netfence_plan_duration_seconds',
+      help: 'Wall time of each plan (the whole cluster compiled from one read of the caches), from the read to its completion.',
+      buckets: PLAN_BUCKETS,
+      registers,
+    }),
     queueDepth: new Gauge({ name: 'netfence_queue_depth', help: 'Keys waiting in the work queue.', registers }),
     apiWrites,
     driftCorrections: new Counter({
@@ -77,6 +89,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     tenants: new Gauge({ name: 'netfence_tenants', help: 'TenantIsolation resources known to the operator.', registers }),
     memberNamespaces: new Gauge({ name: 'netfence_member_namespaces', help: 'Namespaces that belong to a tenant.', registers }),
+    unfencedNamespaces: new Gauge({
+      name: 'netfence_unfenced_namespaces',
+      help: 'Namespaces netfence must fence whose default-deny NetworkPolicy is missing: open to every tenant until it is written. Should be 0 but for seconds after a namespace joins.',
+      registers,
+    }),
     managedPolicies: new Gauge({ name: 'netfence_managed_policies', help: 'NetworkPolicies the operator maintains.', registers }),
     leader: new Gauge({ name: 'netfence_leader', help: '1 while this replica holds the leader lease, else 0.', registers }),
     observeReconcile: (kind, result, seconds) => reconcileDuration.observe({ kind, result }, seconds),

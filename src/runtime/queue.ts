@@ -13,9 +13,16 @@
  * - A retryable failure re-adds the key after max(per-key backoff, global bucket delay): the
  *   per-key delay doubles from `baseDelayMs` up to `maxDelayMs`; the token bucket (`qps`,
  *   `burst`) is shared by all keys. First-time adds and `requeueAfter` are not throttled.
+ *   A key with a `retryBound` (an unfenced namespace) retries every failure, terminal ones
+ *   too, after at most that bound, outside the token bucket (it neither waits for nor takes
+ *   a token, so many such keys cannot delay the retries of the others).
  *   Success, a requeue and a terminal error forget the key's failures.
  * - `shutDown()` hands out no more keys, drops waiting and delayed ones, and resolves once
- *   in-flight work has finished; it aborts the workers' signal only when asked to.
+ *   in-flight work has finished; it aborts the workers' signal only when asked to: at once
+ *   (`abortInFlight`), or once in-flight work has run `abortAfterMs` (a bounded drain). A
+ *   second call may abort what the first let run.
+ * - A run that fails after its signal was aborted is 'aborted': not retried, no failure
+ *   counted, and `onResult` gets no error (being cancelled is not a reconcile failure).
  * Assumes: workers are level-based, so running a key once for several adds is enough.
  * Leaves out: ordering between different keys beyond the two FIFO lanes, persistence across restarts.
  */
@@ -32,7 +39,7 @@ export function requeueAfter(ms: number): Result {
   return { requeueAfter: Math.max(0, ms) };
 }
 
-export type Outcome = 'success' | 'requeue' | 'retry' | 'terminal';
+export type Outcome = 'success' | 'requeue' | 'retry' | 'terminal' | 'aborted';
 
 export type Worker<K extends string> = (key: K, signal: AbortSignal) => Promise<Result | void>;
 
@@ -47,6 +54,12 @@ export interface WorkQueueOptions<K extends string> {
   qps?: number;
   /** Retries allowed at once before `qps` applies. Default 100. */
   burst?: number;
+  /**
+   * A key's own retry cap, for keys that must not wait (a namespace left open): when it returns
+   * a number, the key's failures, terminal ones included, retry after at most that many
+   * milliseconds. Asked at each failure. Default: none.
+   */
+  retryBound?: (key: K) => number | undefined;
   /** Called after every run, for metrics and logs. Errors thrown here are ignored. */
   onResult?: (key: K, outcome: Outcome, durationMs: number, error?: unknown) => void;
 }
@@ -82,7 +95,7 @@ class TokenBucket {
 }
 
 export class WorkQueue<K extends string> {
-  private readonly options: Required<Omit<WorkQueueOptions<K>, 'onResult'>> & Pick<WorkQueueOptions<K>, 'onResult'>;
+  private readonly options: Required<Omit<WorkQueueOptions<K>, 'onResult' | 'retryBound'>> & Pick<WorkQueueOptions<K>, 'onResult' | 'retryBound'>;
   private readonly bucket: TokenBucket;
   /** Keys ready to be handed out, in order: the urgent lane first. */
   private readonly ready: K[] = [];
@@ -170,11 +183,22 @@ export class WorkQueue<K extends string> {
   }
 
   /** Re-adds a failed key after max(its backoff, the global bucket's delay). */
-  addRateLimited(key: K): void {
+  addRateLimited(key: K, bound: number | undefined = this.boundOf(key)): void {
     const failures = this.failures.get(key) ?? 0;
     this.failures.set(key, failures + 1);
-    const backoff = Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** failures);
-    this.addAfter(key, Math.max(backoff, this.bucket.reserve()));
+    const cap = Math.min(this.options.maxDelayMs, bound ?? Infinity);
+    const backoff = Math.min(cap, this.options.baseDelayMs * 2 ** failures);
+    // A bounded key takes no token: it would ignore the wait anyway, and its tokens would put
+    // every other key's retries into a debt that outlives the incident.
+    this.addAfter(key, bound === undefined ? Math.max(backoff, this.bucket.reserve()) : backoff);
+  }
+
+  private boundOf(key: K): number | undefined {
+    try {
+      return this.options.retryBound?.(key);
+    } catch {
+      return undefined;
+    }
   }
 
   /** Failed runs of the key since its last success. */
@@ -196,9 +220,10 @@ export class WorkQueue<K extends string> {
   /**
    * Stops handing out keys, drops waiting and delayed ones, and resolves when in-flight
    * work has finished. With `abortInFlight`, the workers' signal is aborted first (for
-   * leadership loss); by default in-flight work runs to its end (SIGTERM).
+   * leadership loss); with `abortAfterMs`, once in-flight work has run that long (a bounded
+   * SIGTERM); else in-flight work runs to its end. `reason` becomes the signal's reason.
    */
-  async shutDown(options: { abortInFlight?: boolean } = {}): Promise<void> {
+  async shutDown(options: { abortInFlight?: boolean; abortAfterMs?: number; reason?: unknown } = {}): Promise<void> {
     this.shuttingDown = true;
     for (const { timer } of this.delayed.values()) clearTimeout(timer);
     this.delayed.clear();
@@ -206,9 +231,19 @@ export class WorkQueue<K extends string> {
     this.readyUrgent.length = 0;
     this.dirty.clear();
     this.urgent.clear();
-    if (options.abortInFlight) this.abort.abort(new Error('work queue shut down'));
+    const abort = () => {
+      if (!this.abort.signal.aborted) this.abort.abort(options.reason ?? new Error('work queue shut down'));
+    };
+    if (options.abortInFlight) abort();
     if (this.processing.size === 0) return;
-    await new Promise<void>((resolve) => this.idle.push(resolve));
+    const idle = new Promise<void>((resolve) => this.idle.push(resolve));
+    if (options.abortAfterMs === undefined || this.abort.signal.aborted) return idle;
+    const timer = setTimeout(abort, Math.max(0, options.abortAfterMs));
+    try {
+      await idle;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private pump(): void {
@@ -240,7 +275,10 @@ export class WorkQueue<K extends string> {
       }
     } catch (error) {
       failure = error;
-      if (isRetryable(error)) {
+      if (this.abort.signal.aborted) {
+        outcome = 'aborted';
+        failure = undefined;
+      } else if (isRetryable(error) || this.boundOf(key) !== undefined) {
         outcome = 'retry';
         if (!this.shuttingDown) this.addRateLimited(key);
       } else {

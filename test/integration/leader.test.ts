@@ -5,7 +5,7 @@
  * prints the failover time it measured on one line.
  */
 import { ApiError, isApiError, kubeClient, RESOURCES, resourcePath, type KubeClient } from '../../src/kube/client.js';
-import { formatMicroTime, LeaderElector, parseMicroTime, type Lease } from '../../src/runtime/leader.js';
+import { formatMicroTime, LeaderElector, LeadershipEnded, parseMicroTime, type Lease } from '../../src/runtime/leader.js';
 import { silentLogger } from '../../src/runtime/log.js';
 import { apply, cluster, describeWithControlPlane, eventually, readKustomization, uniqueName, type Cluster } from './support/cluster.js';
 
@@ -28,6 +28,8 @@ interface Replica {
   elector: LeaderElector;
   startedAt?: number;
   stoppedAt?: number;
+  /** The signal that aborts when the lease is lost (not on release). */
+  lost?: AbortSignal;
   ended: Promise<string>;
   cut(): void;
 }
@@ -80,8 +82,9 @@ describeWithControlPlane('leader election on a Lease', () => {
       elector,
       cut,
       ended: elector.run({
-        onStartedLeading: () => {
+        onStartedLeading: (_signal, lost) => {
           self.startedAt = Date.now();
+          self.lost = lost;
         },
         onStoppedLeading: () => {
           self.stoppedAt = Date.now();
@@ -133,6 +136,7 @@ describeWithControlPlane('leader election on a Lease', () => {
     console.log(`leader failover after release(): ${failoverMs} ms (release() took ${releaseMs} ms; ${TIMING_TEXT}, acquire jitter up to 1.2 × retry)`);
 
     await expect(leader.ended).resolves.toBe('released');
+    expect(leader.lost?.aborted).toBe(false);
     expect(leader.stoppedAt).toBeLessThanOrEqual(standby.startedAt!);
     // Within one jittered retry period, far below the lease duration.
     expect(failoverMs).toBeLessThan(TIMING.retryPeriodMs * 2.2 + 500);
@@ -182,6 +186,7 @@ describeWithControlPlane('leader election on a Lease', () => {
     console.log(`leader stopped after its lease was taken: ${stoppedMs} ms (${TIMING_TEXT})`);
 
     expect(leader.elector.isLeader).toBe(false);
+    expect((leader.lost?.reason as LeadershipEnded | undefined)?.end).toBe('lost');
     expect(stoppedMs).toBeLessThan(TIMING.renewDeadlineMs);
     expect((await readLease(name)).spec?.holderIdentity).toBe('intruder');
   });

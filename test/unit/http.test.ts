@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { startHttpServer, type HttpServer } from '../../src/runtime/http.js';
 import { createMetrics } from '../../src/runtime/metrics.js';
@@ -11,6 +12,7 @@ const NETFENCE_METRICS = [
   'netfence_watch_restarts_total',
   'netfence_tenants',
   'netfence_member_namespaces',
+  'netfence_unfenced_namespaces',
   'netfence_managed_policies',
   'netfence_leader',
 ];
@@ -98,5 +100,15 @@ describe('the operator HTTP server', () => {
     expect((await get('/nope')).status).toBe(404);
     expect((await get('/metrics', 'POST')).status).toBe(405);
     expect(await get('/healthz', 'HEAD')).toMatchObject({ status: 200, body: '' });
+  });
+});
+
+describe('the README', () => {
+  test("its operator Metrics section names exactly the metrics the operator registers", async () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('\n### Metrics\n'), readme.indexOf('\n### RBAC\n'));
+    const named = new Set(section.match(/netfence_[a-z_]+/g) ?? []);
+    const registered = new Set((await createMetrics().registry.getMetricsAsJSON()).map((m) => m.name).filter((n) => n.startsWith('netfence_')));
+    expect([...named].sort()).toEqual([...registered].sort());
   });
 });

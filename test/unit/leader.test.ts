@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import { ApiError, type KubeClient, type KubeRequest } from '../../src/kube/client.js';
-import { formatMicroTime, LeaderElector, parseMicroTime, type Lease, type LeaderElectorOptions } from '../../src/runtime/leader.js';
+import { formatMicroTime, LeaderElector, LeadershipEnded, parseMicroTime, type Lease, type LeaderElectorOptions } from '../../src/runtime/leader.js';
 import { silentLogger } from '../../src/runtime/log.js';
 
 const NAMESPACE = 'netfence-system';
@@ -61,13 +61,14 @@ function elector(client: KubeClient, identity: string, options: Partial<LeaderEl
 
 /** Callbacks that record when leading started and stopped (fake clock). */
 function recorder(stopping: () => Promise<void> | void = () => undefined) {
-  const seen: { startedAt?: number; stoppedAt?: number; signal?: AbortSignal } = {};
+  const seen: { startedAt?: number; stoppedAt?: number; signal?: AbortSignal; lost?: AbortSignal } = {};
   return {
     seen,
     callbacks: {
-      onStartedLeading: (signal: AbortSignal) => {
+      onStartedLeading: (signal: AbortSignal, lost: AbortSignal) => {
         seen.startedAt = Date.now();
         seen.signal = signal;
+        seen.lost = lost;
       },
       onStoppedLeading: async () => {
         await stopping();
@@ -175,6 +176,64 @@ describe('LeaderElector', () => {
     expect(one.isLeader).toBe(false);
     expect(seen.stoppedAt! - stolenAt).toBeLessThanOrEqual(300);
     await expect(ended).resolves.toBe('lost');
+    expect(store.lease?.spec?.holderIdentity).toBe('intruder');
+  });
+
+  test('a leader that cannot renew stops at the renew deadline itself, not at the next retry after it', async () => {
+    const store = new LeaseStore();
+    // 1.4 s is no multiple of the 300 ms retry: the last retry before it is at 1.2 s.
+    const one = elector(store, 'one', { renewDeadlineMs: 1_400 });
+    const { seen, callbacks } = recorder();
+    const ended = one.run(callbacks);
+    await jest.advanceTimersByTimeAsync(3_000);
+    const lastRenewal = parseMicroTime(store.lease?.spec?.renewTime)!;
+
+    store.reachable = false;
+    await jest.advanceTimersByTimeAsync(lastRenewal + 1_399 - Date.now());
+    expect(seen.lost?.aborted).toBe(false);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(seen.lost?.aborted).toBe(true);
+    expect(seen.signal?.aborted).toBe(true);
+    expect(one.isLeader).toBe(false);
+    await expect(ended).resolves.toBe('lost');
+  });
+
+  test('a lost lease aborts both signals, with a reason that says it was lost', async () => {
+    const store = new LeaseStore();
+    const one = elector(store, 'one');
+    const { seen, callbacks } = recorder();
+    const ended = one.run(callbacks);
+    await jest.advanceTimersByTimeAsync(1_000);
+    store.put({ ...store.lease!.spec, holderIdentity: 'intruder', renewTime: formatMicroTime(Date.now()) });
+    await jest.advanceTimersByTimeAsync(300);
+    expect(seen.lost?.aborted).toBe(true);
+    expect(seen.signal?.aborted).toBe(true);
+    expect(seen.lost?.reason).toBeInstanceOf(LeadershipEnded);
+    expect((seen.signal?.reason as LeadershipEnded).end).toBe('lost');
+    await expect(ended).resolves.toBe('lost');
+  });
+
+  test('release() aborts only the stop signal; a loss while onStoppedLeading runs aborts the lost signal then', async () => {
+    const store = new LeaseStore();
+    const one = elector(store, 'one');
+    const { seen, callbacks } = recorder(() => new Promise((resolve) => setTimeout(resolve, 5_000)));
+    const ended = one.run(callbacks);
+    await jest.advanceTimersByTimeAsync(0);
+
+    const released = one.release();
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(seen.signal?.aborted).toBe(true);
+    expect((seen.signal?.reason as LeadershipEnded).end).toBe('released');
+    expect(seen.lost?.aborted).toBe(false);
+
+    store.put({ ...store.lease!.spec, holderIdentity: 'intruder', renewTime: formatMicroTime(Date.now()) });
+    await jest.advanceTimersByTimeAsync(300);
+    expect(seen.lost?.aborted).toBe(true);
+    expect((seen.lost?.reason as LeadershipEnded).end).toBe('lost');
+    await jest.advanceTimersByTimeAsync(5_000);
+    await released;
+    await expect(ended).resolves.toBe('lost');
+    // Not released: the lease is the intruder's.
     expect(store.lease?.spec?.holderIdentity).toBe('intruder');
   });
 

@@ -363,6 +363,70 @@ describe('WorkQueue', () => {
     expect(queue.inFlight).toBe(0);
   });
 
+  test('shutDown with abortAfterMs lets in-flight work run until then, and aborts what still runs', async () => {
+    const gate = deferred();
+    const signals = new Map<string, AbortSignal>();
+    const { queue, outcomes } = recordingQueue(async (key, _attempt, signal) => {
+      signals.set(key, signal);
+      if (key === 'quick') return gate.promise;
+      return new Promise<void>((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error('request aborted')), { once: true }));
+    }, { concurrency: 2 });
+    queue.start();
+    queue.add('quick');
+    queue.add('slow');
+    await settle();
+
+    let stopped = false;
+    const shutDown = queue.shutDown({ abortAfterMs: 1_000, reason: new Error('bound reached') }).then(() => (stopped = true));
+    await jest.advanceTimersByTimeAsync(500);
+    gate.resolve();
+    await jest.advanceTimersByTimeAsync(499);
+    expect(outcomes).toEqual([{ key: 'quick', outcome: 'success', error: undefined }]);
+    expect(signals.get('slow')?.aborted).toBe(false);
+    expect(stopped).toBe(false);
+
+    await jest.advanceTimersByTimeAsync(1);
+    await shutDown;
+    expect(signals.get('slow')?.reason).toEqual(new Error('bound reached'));
+    expect(outcomes.map((o) => o.outcome)).toEqual(['success', 'aborted']);
+  });
+
+  test('a second shutDown with abortInFlight cancels what a bounded one still waits for', async () => {
+    let signal: AbortSignal | undefined;
+    const { queue, outcomes } = recordingQueue(
+      (_key, _attempt, s) =>
+        new Promise<void>((_resolve, reject) => {
+          signal = s;
+          s.addEventListener('abort', () => reject(new Error('request aborted')), { once: true });
+        }),
+    );
+    queue.start();
+    queue.add('a');
+    await settle();
+    const graceful = queue.shutDown({ abortAfterMs: 10_000 });
+    await jest.advanceTimersByTimeAsync(100);
+    expect(signal?.aborted).toBe(false);
+    await queue.shutDown({ abortInFlight: true, reason: new Error('lease lost') });
+    await graceful;
+    expect(signal?.reason).toEqual(new Error('lease lost'));
+    expect(outcomes.map((o) => o.outcome)).toEqual(['aborted']);
+  });
+
+  test('a run that fails once its signal was aborted is aborted: no error reported, no retry, no failure counted', async () => {
+    const { queue, runs, outcomes } = recordingQueue(
+      (_key, _attempt, signal) => new Promise<void>((_resolve, reject) => signal.addEventListener('abort', () => reject(apiError(0)), { once: true })),
+    );
+    queue.start();
+    queue.add('a');
+    await settle();
+    await queue.shutDown({ abortInFlight: true });
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(runs).toHaveLength(1);
+    expect(outcomes).toEqual([{ key: 'a', outcome: 'aborted', error: undefined }]);
+    expect(queue.failuresOf('a')).toBe(0);
+    expect(queue.delayedCount).toBe(0);
+  });
+
   test('reports each run’s outcome and duration to onResult', async () => {
     const reported: [string, Outcome, number][] = [];
     const queue = new WorkQueue<string>(

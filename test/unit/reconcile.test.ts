@@ -91,7 +91,7 @@ describe('reconcileNamespace with members selected by label', () => {
     const { api, recorder, memory } = setup();
     await expect(reconcileNamespace('a1', { plan: joined, policies: api, writer: api, recorder, memory, member: labels(api, undefined, 'team-a', 403) })).rejects.toMatchObject({ status: 403 });
     expect(api.objects.has('a1/netfence-default-deny')).toBe(true);
-    expect(memory.failures.get('team-a')).toMatch(/namespace a1: cannot set its member label/);
+    expect(memory.labelFailures.get('a1')).toEqual({ tenants: ['team-a'], message: expect.stringMatching(/^cannot set its member label/) });
   });
 
   test('removes the label of a leaving namespace before pruning its policies', async () => {
@@ -111,7 +111,7 @@ describe('reconcileNamespace with members selected by label', () => {
     const conflicted = planOf({ tenants: [liveTenant('team-a', { namespaces: ['a1'] }), liveTenant('team-c', { namespaces: ['a1'] })], namespaces: [ns('a1')] });
     await expect(reconcileNamespace('a1', { plan: conflicted, policies: api, writer: api, recorder, memory, member: labels(api, 'team-a', undefined, 403) })).rejects.toMatchObject({ status: 403 });
     expect([...api.objects.keys()].filter((k) => k.startsWith('a1/'))).toEqual(['a1/netfence-default-deny']);
-    expect(memory.failures.get('team-a')).toMatch(/cannot remove its member label/);
+    expect(memory.labelFailures.get('a1')).toEqual({ tenants: ['team-a'], message: expect.stringMatching(/^cannot remove its member label/) });
   });
 
   test('a namespace moving to another tenant whose label cannot be written keeps no allow of the old one, and both tenants hear of it', async () => {
@@ -123,7 +123,7 @@ describe('reconcileNamespace with members selected by label', () => {
     await expect(reconcileNamespace('a1', { plan: moved, policies: api, writer: api, recorder, memory, member: labels(api, 'team-a', 'team-b', 403) })).rejects.toMatchObject({ status: 403 });
     expect(api.objects.has('a1/netfence-allow-ingress')).toBe(false);
     expect(api.objects.get('a1/netfence-default-deny')?.metadata.ownerReferences?.map((o) => o.name)).toEqual(['team-b']);
-    expect([memory.failures.get('team-a'), memory.failures.get('team-b')]).toEqual([expect.stringMatching(/cannot set its member label/), expect.stringMatching(/cannot set its member label/)]);
+    expect(memory.labelFailures.get('a1')).toEqual({ tenants: ['team-b', 'team-a'], message: expect.stringMatching(/^cannot set its member label/) });
   });
 
   test('prunes nothing while the label of a leaving namespace cannot be removed: its fence stays as it was', async () => {
@@ -132,7 +132,7 @@ describe('reconcileNamespace with members selected by label', () => {
     const before = [...api.objects.keys()].sort();
     await expect(reconcileNamespace('a1', { plan: left, policies: api, writer: api, recorder, memory, member: labels(api, 'team-a', undefined, 403) })).rejects.toMatchObject({ status: 403 });
     expect([...api.objects.keys()].sort()).toEqual(before);
-    expect(memory.failures.get('team-a')).toMatch(/cannot remove its member label/);
+    expect(memory.labelFailures.get('a1')).toEqual({ tenants: ['team-a'], message: expect.stringMatching(/^cannot remove its member label/) });
   });
 });
 
@@ -193,7 +193,7 @@ describe('reconcileNamespace', () => {
     const outcome = await reconcileNamespace('a1', { plan, policies: api, writer: api, recorder, memory });
     expect(outcome.blocked).toEqual(['netfence-allow-dns']);
     expect(api.objects.get('a1/netfence-allow-dns')).toEqual(theirs);
-    expect(memory.failures.get('team-a')).toMatch(/a1\/netfence-allow-dns: a NetworkPolicy netfence does not own holds this name/);
+    expect(memory.policyFailures.get('a1/netfence-allow-dns')).toMatch(/a NetworkPolicy netfence does not own holds this name/);
     expect(recorder.events.find((e) => e.type === 'Warning')?.message).toMatch(/netfence-allow-dns/);
   });
 
@@ -253,9 +253,9 @@ describe('reconcileNamespace', () => {
       return create(p);
     };
     await expect(reconcileNamespace('a1', { plan, policies: api, writer: api, recorder, memory })).rejects.toMatchObject({ status: 503, retryable: true });
-    expect(memory.failures.get('team-a')).toMatch(/503/);
+    expect([...memory.policyFailures]).toEqual([[expect.stringMatching(/^a1\/netfence-/), expect.stringMatching(/503/)]]);
     await reconcileNamespace('a1', { plan, policies: api, writer: api, recorder, memory });
-    expect(memory.failures.has('team-a')).toBe(false);
+    expect(memory.policyFailures.size).toBe(0);
   });
 
   test('keeps only the deny in a namespace two tenants claim, owned by both', async () => {
@@ -374,7 +374,7 @@ describe('reconcileNamespace: a namespace joins without a moment where an allowe
     };
     await expect(reconcileNamespace('s1', { plan, policies: api, writer: api, recorder, memory })).rejects.toMatchObject({ status: 403 });
     expect(api.objects.has('s1/netfence-onboarding')).toBe(false);
-    expect(memory.failures.get('shop')).toMatch(/netfence-default-deny: exceeded quota/);
+    expect(memory.policyFailures.get('s1/netfence-default-deny')).toMatch(/exceeded quota/);
     api.writes.length = 0;
     await reconcileNamespace('s1', { plan, policies: api, writer: api, recorder, memory });
     expect(api.writes).toEqual(['create s1/netfence-default-deny']);
@@ -447,6 +447,76 @@ describe('reconcileTenant', () => {
       ['Conflict', 'False', REASON.noConflict],
     ]);
     expect(writer.count).toBe(2);
+  });
+
+  test('Degraded follows each planned policy: one namespace whose writes are refused keeps the tenant Degraded while another reconciles fine, and clears once it is fenced', async () => {
+    const api = new FakePolicyApi();
+    const memory = new ReconcileMemory();
+    const { ctx, plan } = tenantContext([liveTenant('team-a')], [memberNs('a1', 'team-a'), memberNs('a2', 'team-a')], api, memory);
+    const create = api.create.bind(api);
+    let refuse = true;
+    // An admission policy that refuses every write in a1.
+    api.create = async (p) => {
+      if (refuse && p.metadata.namespace === 'a1') throw new ApiError(403, 'Forbidden', 'denied by ValidatingAdmissionPolicy no-writes', 'POST');
+      return create(p);
+    };
+    const nsCtx = { plan, policies: api, writer: api, recorder: new FakeRecorder(), memory };
+    const degraded = async () => (await reconcileTenant('team-a', ctx)).status?.conditions?.find((c) => c.type === CONDITION.degraded);
+    await expect(reconcileNamespace('a1', nsCtx)).rejects.toMatchObject({ status: 403 });
+    await reconcileNamespace('a2', nsCtx);
+    expect(await degraded()).toMatchObject({ status: 'True', reason: REASON.applyFailed, message: expect.stringMatching(/^a1\/netfence-[a-z-]+: denied by ValidatingAdmissionPolicy/) });
+    // a2's later passes (a resync, a drift repair) change nothing about a1.
+    await reconcileNamespace('a2', nsCtx);
+    await reconcileNamespace('a2', nsCtx);
+    expect(await degraded()).toMatchObject({ status: 'True', message: expect.stringContaining('a1/') });
+    expect((await degraded())?.message).not.toContain('a2/');
+    refuse = false;
+    await reconcileNamespace('a1', nsCtx);
+    expect(await degraded()).toMatchObject({ status: 'False', reason: REASON.reconciled });
+  });
+
+  test('a failure remembered for a policy that is in place after all (written by the previous leader) does not make the tenant Degraded', async () => {
+    const api = new FakePolicyApi();
+    const memory = new ReconcileMemory();
+    const { ctx, plan } = tenantContext([liveTenant('team-a')], [memberNs('a1', 'team-a')], api, memory);
+    await reconcileNamespace('a1', { plan, policies: api, writer: api, recorder: new FakeRecorder(), memory: new ReconcileMemory() });
+    memory.policyFailures.set('a1/netfence-default-deny', 'an old 503');
+    const { status } = await reconcileTenant('team-a', ctx);
+    expect(status?.conditions?.find((c) => c.type === CONDITION.degraded)).toMatchObject({ status: 'False' });
+  });
+
+  test('a member label that cannot be written makes both tenants it concerns Degraded, naming the namespace, and only them', async () => {
+    const api = new FakePolicyApi();
+    const memory = new ReconcileMemory();
+    memory.labelFailures.set('a1', { tenants: ['team-b', 'team-a'], message: 'cannot set its member label: 403' });
+    const tenants = [liveTenant('team-a'), liveTenant('team-b'), liveTenant('team-c')];
+    const { ctx } = tenantContext(tenants, [memberNs('a1', 'team-b'), memberNs('c1', 'team-c')], api, memory);
+    const degraded = async (t: string) => (await reconcileTenant(t, ctx)).status?.conditions?.find((c) => c.type === CONDITION.degraded);
+    expect(await degraded('team-a')).toMatchObject({ status: 'True', message: 'namespace a1: cannot set its member label: 403' });
+    expect(await degraded('team-b')).toMatchObject({ status: 'True', message: 'namespace a1: cannot set its member label: 403' });
+    expect(await degraded('team-c')).toMatchObject({ status: 'False' });
+  });
+
+  test('a namespace that is gone takes its failures with it, and says which tenants must look again', () => {
+    const memory = new ReconcileMemory();
+    memory.labelFailures.set('a1', { tenants: ['team-b', 'team-a'], message: 'cannot set its member label: 403' });
+    memory.policyFailures.set('a1/netfence-default-deny', 'refused');
+    memory.policyFailures.set('a10/netfence-default-deny', 'refused');
+    memory.blockedIn.add('a1');
+    expect(memory.forgetNamespace('a1')).toEqual(['team-b', 'team-a']);
+    expect([...memory.policyFailures.keys()]).toEqual(['a10/netfence-default-deny']);
+    expect(memory.labelFailures.size + memory.blockedIn.size).toBe(0);
+    expect(memory.forgetNamespace('a1')).toEqual([]);
+  });
+
+  test('lists three failures and counts the rest', async () => {
+    const api = new FakePolicyApi();
+    const memory = new ReconcileMemory();
+    const members = ['a1', 'a2', 'a3', 'a4', 'a5'];
+    const { ctx } = tenantContext([liveTenant('team-a')], members.map((n) => memberNs(n, 'team-a')), api, memory);
+    for (const n of members) memory.policyFailures.set(`${n}/netfence-default-deny`, 'refused');
+    const message = (await reconcileTenant('team-a', ctx)).status?.conditions?.find((c) => c.type === CONDITION.degraded)?.message;
+    expect(message).toBe('a1/netfence-default-deny: refused; a2/netfence-default-deny: refused; a3/netfence-default-deny: refused; and 2 more');
   });
 
   test('does not write a status that already says the same, and keeps transition times', async () => {

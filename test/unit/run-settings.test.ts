@@ -22,6 +22,7 @@ describe('netfence run settings', () => {
       leaseDurationMs: 15_000,
       renewDeadlineMs: 10_000,
       retryPeriodMs: 2_000,
+      shutdownTimeoutMs: 10_000,
       identity: 'netfence-abc',
     });
     expect(s.compiler.excludedNamespaces).toEqual(expect.arrayContaining(['kube-system', 'netfence-system']));
