@@ -9,7 +9,7 @@
  * Guarantees: pieces are disjoint and cover both address families; each has a representative
  * address inside it; the order is deterministic (family, then address).
  */
-import { CLOUD_METADATA_CIDRS } from '../api/constants.js';
+import { CLOUD_METADATA } from '../api/internet.js';
 import { cidrContains, compareCidrs, formatCidr, parseCidr, type Cidr, type IP } from '../core/cidr.js';
 
 export interface AddressPiece {
@@ -25,8 +25,8 @@ export interface AddressPiece {
 }
 
 const ROOTS = [parseCidr('0.0.0.0/0') as Cidr, parseCidr('::/0') as Cidr];
-/** The cloud metadata prefixes (CLOUD_METADATA_CIDRS), parsed: the one copy the analysis uses. */
-export const METADATA_CIDRS: readonly Cidr[] = CLOUD_METADATA_CIDRS.map((c) => parseCidr(c) as Cidr);
+/** The cloud metadata prefixes, parsed (src/api/internet.ts). */
+export const METADATA_CIDRS: readonly Cidr[] = CLOUD_METADATA;
 const METADATA = METADATA_CIDRS;
 const MAX_LISTED_HOLES = 4;
 

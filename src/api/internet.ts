@@ -27,7 +27,11 @@
  * should name them in the peer's `except`: the internet peer cannot know them.
  */
 import { cidrContains, parseCidr, type Cidr, type Family } from '../core/cidr.js';
+import { CLOUD_METADATA_CIDRS } from './constants.js';
 import { deepFreeze } from '../core/objects.js';
+
+/** The cloud metadata prefixes (CLOUD_METADATA_CIDRS), parsed: the one copy the compiler and the analysis use. */
+export const CLOUD_METADATA: readonly Cidr[] = CLOUD_METADATA_CIDRS.map((c) => parseCidr(c) as Cidr);
 
 export interface SpecialRange {
   cidr: string;

@@ -45,7 +45,6 @@
 import { createHash } from 'node:crypto';
 import {
   API_VERSION,
-  CLOUD_METADATA_CIDRS,
   CONFLICT_ANNOTATION,
   EXPOSE_LABEL_PREFIX,
   EXPOSE_LABEL_VALUE,
@@ -72,7 +71,7 @@ import type {
   OwnerReference,
   PolicyType,
 } from '../api/k8s.js';
-import { INTERNET_IP_BLOCKS } from '../api/internet.js';
+import { CLOUD_METADATA, INTERNET_IP_BLOCKS } from '../api/internet.js';
 import type { Peer, PortSpec, TenantIsolation, TenantMode } from '../api/types.js';
 import { cidrContains, compareCidrs, formatCidr, parseCidr, type Cidr } from '../core/cidr.js';
 import { canonicalSelector, compareStrings, isEmptySelector, matchesSelector } from '../core/labels.js';
@@ -241,7 +240,7 @@ function nameSelector(names: readonly string[]): LabelSelector {
   return { matchExpressions: [{ key: NAMESPACE_NAME_LABEL, operator: 'In', values: [...names] }] };
 }
 
-const METADATA = CLOUD_METADATA_CIDRS.map((c) => parseCidr(c) as Cidr);
+const METADATA = CLOUD_METADATA;
 
 function compareJson(a: unknown, b: unknown): number {
   return compareStrings(JSON.stringify(a), JSON.stringify(b));
