@@ -7,19 +7,22 @@
  *   down --dir DIR          stop both processes and remove what `up` wrote
  *   status --dir DIR        server, pids and resident memory of the two processes
  *   binaries                find or build the binaries and print where they are
+ *   helm                    find or build helm (./helm.ts) and print where it is
  *
  * Exit codes: 0 done, 1 failed, 2 bad usage.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isUnavailable, provideBinaries, HOW_TO_PROVIDE, type Binaries } from './binaries.js';
+import { HOW_TO_PROVIDE_HELM, provideHelm } from './helm.js';
 import { runningControlPlane, startControlPlane, stopControlPlane } from './control-plane.js';
 import { readState } from './supervisor.js';
 
 const USAGE = `usage: npm run control-plane -- up --dir DIR [--keep]
        npm run control-plane -- down --dir DIR
        npm run control-plane -- status --dir DIR
-       npm run control-plane -- binaries`;
+       npm run control-plane -- binaries
+       npm run control-plane -- helm`;
 
 class UsageError extends Error {}
 
@@ -89,6 +92,12 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'binaries': {
       const binaries = await binariesOrFail();
       process.stdout.write(`kube-apiserver: ${binaries.kubeApiserver}\netcd: ${binaries.etcd}\nkubectl: ${binaries.kubectl}\n(${binaries.origin})\n`);
+      return 0;
+    }
+    case 'helm': {
+      const helm = await provideHelm();
+      if ('unavailable' in helm) throw new Error(`no helm: ${helm.unavailable}; ${HOW_TO_PROVIDE_HELM}`);
+      process.stdout.write(`helm: ${helm.path}\n(${helm.origin})\n`);
       return 0;
     }
     default:
