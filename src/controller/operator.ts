@@ -33,22 +33,13 @@ import { RESOURCES, withSignal, type KubeClient } from '../kube/client.js';
 import { createInformer, type Change, type Informer, type InformerOptions } from '../runtime/informer.js';
 import { EventRecorder, kubeMemberLabelWriter, kubePolicyWriter, kubeStatusWriter, type WriteVerb } from '../kube/writers.js';
 import type { Logger } from '../runtime/log.js';
-import type { Metrics } from '../runtime/metrics.js';
+import { TENANT_STATES, tenantState, type Metrics, type TenantState } from '../runtime/metrics.js';
 import { namespaceKey, parseKey, tenantKey, type WorkKey } from './keys.js';
 import { OwnWrites } from './overlay.js';
 import { Planner, type Plan } from './planner.js';
 import { hasExposeLabel, memberLabelChanged, namespacePlanInputChanged, namespaceRecreated, podCountDelta, podExposureChanged, tenantStatusOnly } from './predicates.js';
 import { tenantOwners } from '../compiler/ownership.js';
-import {
-  ReconcileMemory,
-  reconcileNamespace,
-  reconcileTenant,
-  type MemberLabelWriter,
-  type Policy,
-  type PolicyReader,
-  type PolicyWriter,
-  type StatusWriter,
-} from './reconcile.js';
+import { ReconcileMemory, reconcileNamespace, reconcileTenant, type MemberLabelWriter, type Policy, type PolicyReader, type PolicyWriter, type StatusWriter } from './reconcile.js';
 import { WorkQueue, requeueAfter } from '../runtime/queue.js';
 
 export interface OperatorOptions {
@@ -71,7 +62,9 @@ export interface OperatorOptions {
   eventFlushIntervalMs?: number;
 }
 
-type Meta = { metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string; generation?: number; labels?: Record<string, string>; deletionTimestamp?: string } };
+type Meta = {
+  metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string; generation?: number; labels?: Record<string, string>; deletionTimestamp?: string };
+};
 type NamespaceMeta = DeepReadonly<Namespace & Meta>;
 type PodMeta = DeepReadonly<Meta & { metadata: { namespace: string } }>;
 type Tenant = DeepReadonly<TenantIsolation>;
@@ -110,7 +103,7 @@ function trimNamespace(raw: unknown): Meta {
  */
 function trimPod(raw: unknown): Meta {
   const m = (raw as Meta).metadata;
-  const metadata: Meta['metadata'] = { name: m.name, namespace: m.namespace as string };
+  const metadata: Meta['metadata'] = { name: m.name, namespace: m.namespace };
   let exposed: Record<string, string> | undefined;
   for (const k in m.labels) {
     if (k.startsWith(EXPOSE_LABEL_PREFIX)) (exposed ??= {})[k] = m.labels[k] as string;
@@ -173,7 +166,7 @@ export class Operator {
       },
     });
     this.tenants = createInformer<Tenant>({ ...common('tenantisolations'), resource: RESOURCES.tenantIsolations });
-    this.namespaces = createInformer<NamespaceMeta>({ ...common('namespaces'), resource: RESOURCES.namespaces, metadataOnly: true, transform: (raw) => trimNamespace(raw) as NamespaceMeta });
+    this.namespaces = createInformer<NamespaceMeta>({ ...common('namespaces'), resource: RESOURCES.namespaces, metadataOnly: true, transform: (raw) => trimNamespace(raw) });
     this.pods = createInformer<PodMeta>({ ...common('pods'), resource: RESOURCES.pods, metadataOnly: true, transform: (raw) => trimPod(raw) as PodMeta });
     const parts = new Interner();
     this.policies = createInformer<DeepReadonly<NetworkPolicy>>({
@@ -514,9 +507,7 @@ export class Operator {
       const labelTenants = this.memory.labelFailures.get(namespace)?.tenants ?? [];
       let outcome;
       try {
-        const member = plan.labelsMembers
-          ? { have: this.memberLabelOf(namespace), want: plan.memberOf.get(namespace), uid: ns.metadata.uid, writer: writers.member }
-          : undefined;
+        const member = plan.labelsMembers ? { have: this.memberLabelOf(namespace), want: plan.memberOf.get(namespace), uid: ns.metadata.uid, writer: writers.member } : undefined;
         outcome = await reconcileNamespace(namespace, {
           plan,
           policies: this.reader,
@@ -555,7 +546,15 @@ export class Operator {
   private updateGauges(): void {
     const { metrics } = this.options;
     const plan = this.planner.current;
-    metrics.tenants.set(this.tenants.list().length);
+    const tenants = this.tenants.list();
+    metrics.tenants.set(tenants.length);
+    // From the statuses in the cache (the leader's last writes), so every replica reports the same counts.
+    const byState = new Map<TenantState, number>(TENANT_STATES.map((s) => [s, 0]));
+    for (const t of tenants) {
+      const state = tenantState(t);
+      byState.set(state, (byState.get(state) ?? 0) + 1);
+    }
+    for (const [state, count] of byState) metrics.tenantsByState.set({ state }, count);
     metrics.memberNamespaces.set(plan ? plan.result.tenants.reduce((n, t) => n + t.members.length, 0) : 0);
     metrics.managedPolicies.set(this.policies.list().length);
     let unfenced = 0;

@@ -8,10 +8,35 @@
  * Leaves out: serving them (http.ts) and deciding when to update them (the controller).
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { CONDITION } from '../api/constants.js';
 
 export type ReconcileKind = 'namespace' | 'tenant';
 export type ReconcileResult = 'success' | 'requeue' | 'retry' | 'terminal';
 export type ApiWriteVerb = 'create' | 'apply' | 'replace' | 'delete' | 'status' | 'event';
+
+/**
+ * The `state` label of netfence_tenants_by_state: one per tenant, the first that holds of
+ * conflict (Conflict True), degraded (Degraded True), ready (Ready True for the current
+ * generation), progressing (any other Ready), unknown (no Ready condition yet).
+ */
+export const TENANT_STATES = ['ready', 'progressing', 'degraded', 'conflict', 'unknown'] as const;
+export type TenantState = (typeof TENANT_STATES)[number];
+
+/** The state of a tenant as its last written status tells it (see TENANT_STATES). */
+export function tenantState(tenant: {
+  readonly metadata: { readonly generation?: number };
+  readonly status?: { readonly observedGeneration?: number; readonly conditions?: readonly { readonly type: string; readonly status: string }[] };
+}): TenantState {
+  const conditions = tenant.status?.conditions ?? [];
+  const isTrue = (type: string): boolean => conditions.some((c) => c.type === type && c.status === 'True');
+  const ready = conditions.find((c) => c.type === CONDITION.ready);
+  if (!ready) return 'unknown';
+  if (isTrue(CONDITION.conflict)) return 'conflict';
+  if (isTrue(CONDITION.degraded)) return 'degraded';
+  const observed = tenant.status?.observedGeneration;
+  const current = observed === undefined || tenant.metadata.generation === undefined || observed === tenant.metadata.generation;
+  return ready.status === 'True' && current ? 'ready' : 'progressing';
+}
 
 /** Seconds; from a cache-only no-op to a slow API server. */
 const RECONCILE_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -33,6 +58,8 @@ export interface Metrics {
   /** Namespaces the plan fences whose default deny the cluster lacks: open to everyone meanwhile. */
   unfencedNamespaces: Gauge;
   managedPolicies: Gauge;
+  /** Tenants by the state their status conditions tell (TENANT_STATES, every state always exported). */
+  tenantsByState: Gauge<'state'>;
   leader: Gauge;
   /** Typed shorthands for the labelled metrics. */
   observeReconcile(kind: ReconcileKind, result: ReconcileResult, seconds: number): void;
@@ -63,6 +90,14 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     labelNames: ['kind'],
     registers,
   });
+  const tenantsByState = new Gauge<'state'>({
+    name: 'netfence_tenants_by_state',
+    help: 'TenantIsolations by the state their last written status conditions tell: ready, progressing, degraded, conflict, unknown (not reconciled yet); one state each.',
+    labelNames: ['state'],
+    registers,
+  });
+  // Every state from the start, 0 included: an alert on `> 0` then has a series to look at.
+  for (const state of TENANT_STATES) tenantsByState.set({ state }, 0);
 
   return {
     registry,
@@ -95,6 +130,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       registers,
     }),
     managedPolicies: new Gauge({ name: 'netfence_managed_policies', help: 'NetworkPolicies the operator maintains.', registers }),
+    tenantsByState,
     leader: new Gauge({ name: 'netfence_leader', help: '1 while this replica holds the leader lease, else 0.', registers }),
     observeReconcile: (kind, result, seconds) => reconcileDuration.observe({ kind, result }, seconds),
     countWrite: (verb) => apiWrites.inc({ verb }),
