@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // Launcher: runs the compiled CLI. `npm ci` builds it (the `prepare` script); `npm run build` rebuilds it.
+// Linked or copied as kubectl-netfence on the PATH (krew and npm's "bin" do that), it is the kubectl
+// plugin `kubectl netfence`: programOf reads that name from the path it was started by.
 // Whatever goes wrong here or outside a command (a failing import, an uncaught exception) is an
 // internal error, as in runCli: one line on stderr, the stack only with NETFENCE_DEBUG=1, exit 3.
 import { existsSync } from 'node:fs';
@@ -30,5 +32,5 @@ if (!existsSync(fileURLToPath(main))) {
   process.exit(INTERNAL);
 }
 // A failing import rejects this module's top-level await: an uncaught exception, so fail() too.
-const { runCli } = await import(main.href);
-process.exitCode = await runCli(process.argv.slice(2));
+const { runCli, programOf } = await import(main.href);
+process.exitCode = await runCli(process.argv.slice(2), undefined, undefined, programOf(process.argv[1]));

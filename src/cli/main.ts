@@ -7,6 +7,9 @@
  * `runCli` itself never throws. A reader that stops reading standard output early
  * (`netfence render ... | head -1`) is not an error: the rest of the output is dropped quietly,
  * the command finishes and its exit code stands.
+ * Run as the kubectl plugin (an executable named kubectl-netfence, which kubectl runs for
+ * `kubectl netfence ...`), help and errors name the program `kubectl netfence`; what a command
+ * prints otherwise is the same under either name.
  * Leaves out: errors outside a command's promise (a stray timer, an import that fails);
  * bin/netfence.js turns those into the same one line and exit 3.
  */
@@ -74,6 +77,27 @@ function version(argv: readonly string[], io: CliIO): number {
   return EXIT.ok;
 }
 
+/** The name the user typed: `netfence`, or `kubectl netfence` when kubectl runs it as a plugin. */
+export type Program = 'netfence' | 'kubectl netfence';
+
+/**
+ * The program an executable path stands for: kubectl runs a plugin `kubectl netfence` as the
+ * file kubectl-netfence on the PATH (a link to bin/netfence.js made by krew or npm, or a copy;
+ * `.js`, `.cmd` and `.exe` endings as npm's shims and Windows name it).
+ */
+export function programOf(executable: string | undefined): Program {
+  const name = (executable ?? '')
+    .split(/[\\/]/)
+    .pop()!
+    .replace(/\.(js|mjs|cmd|exe)$/i, '');
+  return name === 'kubectl-netfence' ? 'kubectl netfence' : 'netfence';
+}
+
+/** A help text as `program` is typed: its usage lines and the commands it quotes. */
+export function helpFor(text: string, program: Program): string {
+  return program === 'netfence' ? text : text.replace(/(^Usage: |`|\(also )netfence (?=[A-Za-z-])/gm, `$1${program} `);
+}
+
 const COMMANDS: Record<string, { run: (argv: readonly string[], io: CliIO) => number | Promise<number>; help: string }> = {
   run: { run, help: RUN_HELP },
   render: { run: render, help: RENDER_HELP },
@@ -130,30 +154,34 @@ export function internalErrorText(prefix: string, e: unknown, env: NodeJS.Proces
   return `${prefix}: internal error: ${message} (NETFENCE_DEBUG=1 shows the stack)\n`;
 }
 
-export async function runCli(argv: readonly string[], io: CliIO = processIO(), env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function runCli(argv: readonly string[], io: CliIO = processIO(), env: NodeJS.ProcessEnv = process.env, program: Program = 'netfence'): Promise<number> {
   const [command, ...rest] = argv;
   const cmd = command === undefined ? undefined : COMMANDS[command === '--version' ? 'version' : command];
+  const usage = helpFor(USAGE, program);
   try {
     if (command === undefined) {
-      io.stderr(`netfence: no command given\n${USAGE}\n`);
+      io.stderr(`${program}: no command given\n${usage}\n`);
       return EXIT.badInput;
     }
     if (command === '--help' || command === '-h' || command === 'help') {
-      io.stdout(`${USAGE}\n`);
+      io.stdout(`${usage}\n`);
       return EXIT.ok;
     }
     if (cmd === undefined) {
-      io.stderr(`netfence: unknown command ${JSON.stringify(command)}\n${USAGE}\n`);
+      io.stderr(`${program}: unknown command ${JSON.stringify(command)}\n${usage}\n`);
       return EXIT.badInput;
     }
-    return await cmd.run(rest, io);
+    // A command prints its help as one write of exactly that text: the plugin's is rewritten.
+    const help = `${cmd.help}\n`;
+    const cmdIO: CliIO = program === 'netfence' ? io : { ...io, stdout: (text) => io.stdout(text === help ? helpFor(text, program) : text) };
+    return await cmd.run(rest, cmdIO);
   } catch (e) {
-    const prefix = cmd === undefined ? 'netfence' : `netfence ${command}`;
+    const prefix = cmd === undefined ? program : `${program} ${command}`;
     let code: number = EXIT_CODES.internal;
     let text: string;
     if (e instanceof UsageError && cmd !== undefined) {
       code = EXIT.badInput;
-      text = `${prefix}: ${e.message}\n\n${cmd.help}\n`;
+      text = `${prefix}: ${e.message}\n\n${helpFor(cmd.help, program)}\n`;
     } else if (e instanceof InputError) {
       code = EXIT.badInput;
       text = e.problems.map((p) => `${prefix}: ${p}\n`).join('');

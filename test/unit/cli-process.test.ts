@@ -104,7 +104,11 @@ describe('netfence --version through the launcher', () => {
 describe('the launcher on an old Node', () => {
   test('says that Node 24 is needed, in one line, exit 3', () => {
     const oldNode = "data:text/javascript,Object.defineProperty(process,'versions',{value:{...process.versions,node:'20.1.0'}})";
-    expect(netfence(['--version'], { node: ['--import', oldNode] })).toEqual({ code: 3, stdout: '', stderr: 'netfence: needs Node 24 or later, this is Node 20.1.0 (npm ci puts Node 24 in node_modules/.bin)\n' });
+    expect(netfence(['--version'], { node: ['--import', oldNode] })).toEqual({
+      code: 3,
+      stdout: '',
+      stderr: 'netfence: needs Node 24 or later, this is Node 20.1.0 (npm ci puts Node 24 in node_modules/.bin)\n',
+    });
   });
 });
 
@@ -132,7 +136,9 @@ describe('an internal error through the launcher', () => {
   });
 
   test('an exception outside any command exits 3 with one line and no stack', () => {
-    const bin = launcherWith('export async function runCli() {\n  setTimeout(() => { throw new Error("stray timer"); }, 0);\n  await new Promise((r) => setTimeout(r, 200));\n  return 0;\n}\n');
+    const bin = launcherWith(
+      'export const programOf = () => "netfence";\nexport async function runCli() {\n  setTimeout(() => { throw new Error("stray timer"); }, 0);\n  await new Promise((r) => setTimeout(r, 200));\n  return 0;\n}\n',
+    );
     expect(netfence([], { bin })).toEqual({ code: 3, stdout: '', stderr: 'netfence: internal error: stray timer (NETFENCE_DEBUG=1 shows the stack)\n' });
   });
 
@@ -161,7 +167,10 @@ describe('a reader that closes standard output early', () => {
   test('check keeps its exit code 1 when nobody reads its report', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'netfence-open-'));
     cpSync(join(ROOT, 'examples', 'two-tenants'), dir, { recursive: true });
-    writeFileSync(join(dir, 'open.yaml'), 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: open, namespace: globex-api}\nspec:\n  podSelector: {}\n  ingress: [{}]\n');
+    writeFileSync(
+      join(dir, 'open.yaml'),
+      'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: open, namespace: globex-api}\nspec:\n  podSelector: {}\n  ingress: [{}]\n',
+    );
     const r = await piped(['check', '-f', dir], (stdout) => stdout.destroy());
     expect(r.stderr).toBe('');
     expect(r.code).toBe(1);
