@@ -20,15 +20,15 @@ function policy(namespace: string, name: string, spec: NetworkPolicy['spec']): N
   return { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { namespace, name }, spec };
 }
 
-const ALLOW_ALL = (namespace: string): NetworkPolicy =>
-  policy(namespace, 'allow-all', { podSelector: {}, policyTypes: ['Ingress', 'Egress'], ingress: [{}], egress: [{}] });
+const ALLOW_ALL = (namespace: string): NetworkPolicy => policy(namespace, 'allow-all', { podSelector: {}, policyTypes: ['Ingress', 'Egress'], ingress: [{}], egress: [{}] });
 
 /** A class by its first Pod of the input (its first possible pod when it has none), or its first address range. */
 const endName = (c: EndpointClass): string => {
   const p = c.pods.find((x) => x.origin !== 'possible') ?? c.pods[0];
   return p === undefined ? `${c.addresses[0]?.text}/` : `${p.namespace}/${p.name}`;
 };
-const describeViolation = (v: Violation): string => `${endName(v.from)} -> ${endName(v.to)} ${v.ports.format()} [${v.crossings.map((c) => `${c.direction} ${c.tenant}`).join(', ')}]`;
+const describeViolation = (v: Violation): string =>
+  `${endName(v.from)} -> ${endName(v.to)} ${v.ports.format()} [${v.crossings.map((c) => `${c.direction} ${c.tenant}`).join(', ')}]`;
 
 const EXPLAIN_PORTS: [number, Protocol][] = [
   [53, 'UDP'],
@@ -51,7 +51,11 @@ describe('the fence analysis over random clusters of tenants', () => {
     fc.assert(
       fc.property(clusterArb, (c) => {
         const scene = sceneOf(c);
-        expect(findViolations(scene.reach, scene.fences).filter((v) => v.enforced).map(describeViolation)).toEqual([]);
+        expect(
+          findViolations(scene.reach, scene.fences)
+            .filter((v) => v.enforced)
+            .map(describeViolation),
+        ).toEqual([]);
       }),
       { numRuns: 400 },
     );
@@ -64,7 +68,9 @@ describe('the fence analysis over random clusters of tenants', () => {
         const violations = findViolations(scene.reach, scene.fences);
         const reported = new Set<string>();
         for (const v of violations) {
-          for (const f of v.from.pods) for (const t of v.to.pods) for (const [port, protocol] of PROBE_PORTS) if (v.ports.has(protocol, port)) reported.add(`${f.namespace}/${f.name}>${t.namespace}/${t.name} ${port}/${protocol}`);
+          for (const f of v.from.pods)
+            for (const t of v.to.pods)
+              for (const [port, protocol] of PROBE_PORTS) if (v.ports.has(protocol, port)) reported.add(`${f.namespace}/${f.name}>${t.namespace}/${t.name} ${port}/${protocol}`);
         }
         const expected = new Set<string>();
         const evaluator = scene.evaluator();
@@ -124,11 +130,9 @@ describe('check scenarios', () => {
   test('a path both tenants declare passes; opened by hand without the sender declaring it, it fails on the sender side only', () => {
     const declaredBoth = twoTenants({ ingress: { from: [{ tenant: 'b', ports: [{ port: 8443 }] }] } }, { egress: { to: [{ tenant: 'a', ports: [{ port: 8443 }] }] } });
     expect(violationsOf(declaredBoth)).toEqual([]);
-    const senderSilent = twoTenants(
-      { ingress: { from: [{ tenant: 'b', ports: [{ port: 8443 }] }] } },
-      {},
-      [policy('b1', 'to-a', { podSelector: {}, policyTypes: ['Egress'], egress: [{ to: [{ namespaceSelector: {} }], ports: [{ port: 8443 }] }] })],
-    );
+    const senderSilent = twoTenants({ ingress: { from: [{ tenant: 'b', ports: [{ port: 8443 }] }] } }, {}, [
+      policy('b1', 'to-a', { podSelector: {}, policyTypes: ['Egress'], egress: [{ to: [{ namespaceSelector: {} }], ports: [{ port: 8443 }] }] }),
+    ]);
     const v = violationsOf(senderSilent);
     // The hand-written rule names every namespace: a1 (declared by a, not by b), and kube-system and ops
     // (ops/tool is in one class with the pods kube-system could have that are not DNS pods).
@@ -140,7 +144,10 @@ describe('check scenarios', () => {
   test('an exposure declares only its ports: a hand-written policy opening more ports of the exposed pod is a violation on those', () => {
     const spec: TenantIsolationSpec = { exposures: [{ name: 'web', from: [{ namespaces: ['ops'] }], ports: [{ port: 8080 }] }] };
     const exposed = pod('a1', 'front', { 'netfence.dev/expose-web': 'true' });
-    const wide = policy('a1', 'front-wide', { podSelector: { matchLabels: { 'netfence.dev/expose-web': 'true' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ops' } } }], ports: [{ port: 8000, endPort: 9000 }] }] });
+    const wide = policy('a1', 'front-wide', {
+      podSelector: { matchLabels: { 'netfence.dev/expose-web': 'true' } },
+      ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ops' } } }], ports: [{ port: 8000, endPort: 9000 }] }],
+    });
     expect(violationsOf(twoTenants(spec, {}, [], [exposed]))).toEqual([]);
     const v = violationsOf(twoTenants(spec, {}, [wide], [exposed]));
     expect(v.map(describeViolation)).toEqual(['ops/tool -> a1/front TCP 8000-8079, 8081-9000 [ingress a]']);
@@ -197,7 +204,12 @@ describe('netfence check', () => {
     expect(r.code).toBe(0);
   });
 
-  const OPEN = JSON.stringify({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'allow-everything', namespace: 'globex-api' }, spec: { podSelector: {}, ingress: [{}] } });
+  const OPEN = JSON.stringify({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: 'allow-everything', namespace: 'globex-api' },
+    spec: { podSelector: {}, ingress: [{}] },
+  });
 
   test('exits 1 and names the cause: the tenant, the policy, the paths it lets in, with an example', async () => {
     const r = await runNetfence(['check', '-f', 'examples/two-tenants', '-f', '-'], OPEN);
@@ -209,17 +221,17 @@ describe('netfence check', () => {
     expect(r.stdout).not.toContain('leaves on');
   });
 
-  test('the README shows the cause as check prints it', async () => {
-    const readme = readFileSync('README.md', 'utf8');
+  test('docs/commands.md shows the cause as check prints it', async () => {
+    const readme = readFileSync('docs/commands.md', 'utf8');
     const block = /Paths are reported by cause[\s\S]*?\n```\n([\s\S]*?)```\n/.exec(readme)?.[1];
     expect(block).toMatch(/^FAIL {2}tenant globex/);
     const r = await runNetfence(['check', '-f', 'examples/two-tenants', '-f', '-'], OPEN);
     expect(r.stdout).toContain(`\n${block}`);
   });
 
-  test('every finding category is explained in --help and the README', async () => {
+  test('every finding category is explained in --help and docs/commands.md', async () => {
     const help = (await runNetfence(['check', '--help'])).stdout;
-    const readme = readFileSync('README.md', 'utf8');
+    const readme = readFileSync('docs/commands.md', 'utf8');
     for (const category of FINDING_CATEGORIES.filter((c) => c !== 'other')) {
       expect(help).toMatch(new RegExp(`\\n  ${category} +\\S`));
       expect(readme).toContain(`\`${category}\``);
@@ -229,7 +241,9 @@ describe('netfence check', () => {
   test('--verbose adds every path: its ports, the fence and the policies on each side', async () => {
     const r = await runNetfence(['check', '--verbose', '-f', 'examples/two-tenants', '-f', '-'], OPEN);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/FAIL {2}kube-system\/coredns, [^\n]*\(in no tenant\)\n {3}-> globex-api\/api, any pod in globex-api \(tenant globex\)\n {6}ports: {3}any\n {6}fence: {3}enters tenant globex undeclared on any\n {6}egress {2}not isolated.*\n {6}ingress allowed by globex-api\/allow-everything \(any\)/);
+    expect(r.stdout).toMatch(
+      /FAIL {2}kube-system\/coredns, [^\n]*\(in no tenant\)\n {3}-> globex-api\/api, any pod in globex-api \(tenant globex\)\n {6}ports: {3}any\n {6}fence: {3}enters tenant globex undeclared on any\n {6}egress {2}not isolated.*\n {6}ingress allowed by globex-api\/allow-everything \(any\)/,
+    );
     expect(r.stdout).not.toContain('acme-web/web (tenant acme)\n   -> globex');
   });
 
@@ -298,7 +312,9 @@ describe('netfence explain', () => {
           const [tn, tp] = to.split('/') as [string, string];
           const v = loaded.scene.evaluator().evaluate({ kind: 'pod', namespace: fn, name: fp }, { kind: 'pod', namespace: tn, name: tp }, port, protocol);
           const lines = r.stdout.trimEnd().split('\n');
-          expect(`${from} ${to} ${port}/${protocol} ${lines.at(-1)} exit ${r.code}`).toBe(`${from} ${to} ${port}/${protocol} verdict: ${v.allowed ? 'allowed exit 0' : 'denied exit 1'}`);
+          expect(`${from} ${to} ${port}/${protocol} ${lines.at(-1)} exit ${r.code}`).toBe(
+            `${from} ${to} ${port}/${protocol} verdict: ${v.allowed ? 'allowed exit 0' : 'denied exit 1'}`,
+          );
           // The per-side summaries agree with the final verdict.
           const egressDenied = lines.includes('  -> egress denied');
           const ingressDenied = lines.includes('  -> ingress denied');

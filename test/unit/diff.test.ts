@@ -20,21 +20,25 @@ import { clusterArb, specArb, type Cluster } from '../fixtures/tenant-cluster-ar
 
 const tenant = (name: string, spec: TenantIsolationSpec): unknown => ({ apiVersion: 'netfence.dev/v1alpha1', kind: 'TenantIsolation', metadata: { name }, spec });
 const namespace = (name: string): unknown => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-const policy = (ns: string, name: string, spec: NetworkPolicy['spec']): NetworkPolicy => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { namespace: ns, name }, spec });
+const policy = (ns: string, name: string, spec: NetworkPolicy['spec']): NetworkPolicy => ({
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'NetworkPolicy',
+  metadata: { namespace: ns, name },
+  spec,
+});
 const fromNs = (name: string) => ({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': name } } });
 
 /** ns-1 (in no tenant) may call t3-a on TCP `port`-`endPort` by a hand-written policy. */
 const OPEN = (endPort?: number): NetworkPolicy =>
-  policy('t3-a', 'open', { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from: [fromNs('ns-1')], ports: [endPort === undefined ? { port: 80 } : { port: 80, endPort }] }] });
+  policy('t3-a', 'open', {
+    podSelector: {},
+    policyTypes: ['Ingress'],
+    ingress: [{ from: [fromNs('ns-1')], ports: [endPort === undefined ? { port: 80 } : { port: 80, endPort }] }],
+  });
 
 /** Tenants t1 (t1-a, t1-b) and t3 (t3-a), ns-1 in no tenant; no pods. */
 function cluster(t3: TenantIsolationSpec = {}, t1: TenantIsolationSpec = {}, extra: unknown[] = []): unknown[] {
-  return [
-    tenant('t1', { namespaces: ['t1-a', 't1-b'], ...t1 }),
-    tenant('t3', { namespaces: ['t3-a'], ...t3 }),
-    ...['t1-a', 't1-b', 't3-a', 'ns-1'].map(namespace),
-    ...extra,
-  ];
+  return [tenant('t1', { namespaces: ['t1-a', 't1-b'], ...t1 }), tenant('t3', { namespaces: ['t3-a'], ...t3 }), ...['t1-a', 't1-b', 't3-a', 'ns-1'].map(namespace), ...extra];
 }
 
 /** A folder holding the objects as one YAML stream. */
@@ -58,7 +62,7 @@ function section(stdout: string, name: 'opens' | 'closes'): string[] {
 describe('netfence diff', () => {
   test('a head that opens a tenant undeclared fails and names the path, its ports and the policy', async () => {
     const run = await diffOf(cluster(), cluster({}, {}, [OPEN()]));
-    expect(run.stdout.split('\n')[1]).toBe("1 change opens (1 FAIL), 0 close");
+    expect(run.stdout.split('\n')[1]).toBe('1 change opens (1 FAIL), 0 close');
     expect(section(run.stdout, 'opens')).toEqual(['  FAIL   opens tenant t3 ingress from ns-1 to t3-a on TCP 80, undeclared (ingress: t3-a/open)']);
     expect(section(run.stdout, 'closes')).toEqual([]);
     expect(run.code).toBe(1);
@@ -66,7 +70,7 @@ describe('netfence diff', () => {
 
   test('the same change the other way round only closes: exit 0, what closed and what allowed it in the base', async () => {
     const run = await diffOf(cluster({}, {}, [OPEN()]), cluster());
-    expect(run.stdout.split('\n')[1]).toBe("0 changes open, 1 closes");
+    expect(run.stdout.split('\n')[1]).toBe('0 changes open, 1 closes');
     expect(section(run.stdout, 'opens')).toEqual([]);
     expect(section(run.stdout, 'closes')).toEqual(['         closes tenant t3 ingress from ns-1 to t3-a on TCP 80, undeclared (in the base, ingress: t3-a/open)']);
     expect(run.code).toBe(0);
@@ -100,11 +104,13 @@ describe('netfence diff', () => {
     const declared = cluster({ ingress: { from: [{ namespaces: ['ns-1'], ports: [{ port: 80 }] }] } }, {}, [OPEN()]);
     const undeclared = cluster({}, {}, [OPEN()]);
     const removed = await diffOf(declared, undeclared);
-    expect(removed.stdout.split('\n')[1]).toBe("1 change opens (1 FAIL), 0 close");
+    expect(removed.stdout.split('\n')[1]).toBe('1 change opens (1 FAIL), 0 close');
     expect(section(removed.stdout, 'opens')).toEqual(['  FAIL   keeps tenant t3 ingress from ns-1 to t3-a on TCP 80 open, undeclared now (ingress: t3-a/open)']);
     expect(removed.code).toBe(1);
     const restored = await diffOf(undeclared, declared);
-    expect(section(restored.stdout, 'closes')).toEqual([expect.stringMatching(/^ {9}keeps tenant t3 ingress from ns-1 to t3-a on TCP 80 open, declared now \(ingress: t3-a\/netfence-[a-z0-9-]+, t3-a\/open\)$/)]);
+    expect(section(restored.stdout, 'closes')).toEqual([
+      expect.stringMatching(/^ {9}keeps tenant t3 ingress from ns-1 to t3-a on TCP 80 open, declared now \(ingress: t3-a\/netfence-[a-z0-9-]+, t3-a\/open\)$/),
+    ]);
     expect(restored.code).toBe(0);
   });
 
@@ -122,7 +128,9 @@ describe('netfence diff', () => {
     const audit = cluster({ mode: 'Audit' }, {}, [OPEN()]);
     const enforce = cluster({}, {}, [OPEN()]);
     const enforced = await diffOf(audit, enforce);
-    expect(section(enforced.stdout, 'opens').filter((l) => l.startsWith('  FAIL'))).toEqual(['  FAIL   keeps tenant t3 ingress from ns-1 to t3-a on TCP 80 open, undeclared, Enforce now (ingress: t3-a/open)']);
+    expect(section(enforced.stdout, 'opens').filter((l) => l.startsWith('  FAIL'))).toEqual([
+      '  FAIL   keeps tenant t3 ingress from ns-1 to t3-a on TCP 80 open, undeclared, Enforce now (ingress: t3-a/open)',
+    ]);
     expect(enforced.code).toBe(1);
     const relaxed = await diffOf(enforce, audit);
     expect(section(relaxed.stdout, 'closes')).toContain('         keeps tenant t3 ingress from ns-1 to t3-a on TCP 80 open, undeclared, Audit now (ingress: t3-a/open)');
@@ -181,8 +189,13 @@ describe('netfence diff', () => {
     expect(run.code).toBe(0);
     // check's analysis judges the pods: ns-1/a crosses undeclared in the head only.
     const crossing = async (objects: unknown[]): Promise<string[]> => {
-      const { scene } = await loadScene({ flags: new Map([['filename', [folder(objects)]]]), switches: new Set(), positionals: [] }, { stdout: () => {}, stderr: () => {}, readStdin: () => '' });
-      return findViolations(scene.reach, scene.fences).flatMap((v) => v.from.pods.map((p) => `${p.namespace}/${p.name}`)).sort();
+      const { scene } = await loadScene(
+        { flags: new Map([['filename', [folder(objects)]]]), switches: new Set(), positionals: [] },
+        { stdout: () => {}, stderr: () => {}, readStdin: () => '' },
+      );
+      return findViolations(scene.reach, scene.fences)
+        .flatMap((v) => v.from.pods.map((p) => `${p.namespace}/${p.name}`))
+        .sort();
     };
     expect(await crossing(base)).not.toContain('ns-1/a');
     expect(await crossing(head)).toContain('ns-1/a');
@@ -258,8 +271,8 @@ describe('netfence diff', () => {
     expect(run.stderr).toContain('Usage: netfence diff --base PATH... --head PATH...');
   });
 
-  test("the README's example lines are what it prints", async () => {
-    const readme = readFileSync(join(process.cwd(), 'README.md'), 'utf8');
+  test("docs/commands.md's example lines are what it prints", async () => {
+    const readme = readFileSync(join(process.cwd(), 'docs/commands.md'), 'utf8');
     const block = readme.slice(readme.indexOf('## What a change opens and closes: `netfence diff`')).split('```')[3] ?? '';
     const opened = await diffOf(cluster(), cluster({}, {}, [OPEN()]));
     const declared = cluster({ ingress: { from: [{ tenant: 't1', ports: [{ port: 8443 }] }] } }, { egress: { to: [{ tenant: 't3', ports: [{ port: 8443 }] }] } });
@@ -294,7 +307,9 @@ const METADATA = ['169.254.169.254/32', 'fd00:ec2::254/128'].map((c) => parseCid
 /** `from>to port/proto` for every pair of ends (namespace, probe address) on which some pod (address) of the one reaches some pod of the other (evaluator). */
 function reachable(scene: Scene): Set<string> {
   const out = new Set<string>();
-  const pods: { end: string; e: Endpoint }[] = scene.reach.classes.flatMap((k) => k.pods).map((p) => ({ end: p.namespace, e: { kind: 'pod', namespace: p.namespace, name: p.name } }));
+  const pods: { end: string; e: Endpoint }[] = scene.reach.classes
+    .flatMap((k) => k.pods)
+    .map((p) => ({ end: p.namespace, e: { kind: 'pod', namespace: p.namespace, name: p.name } }));
   const ips: { end: string; e: Endpoint }[] = PROBE_IPS.map((ip) => ({ end: ip, e: { kind: 'external', ip } }));
   const ev = scene.evaluator();
   for (const a of [...pods, ...ips]) {

@@ -67,7 +67,10 @@ const VERDICTS: Record<string, Expectation[]> = {
 
 describe('examples', () => {
   test('every example folder has a verdict table here', () => {
-    const dirs = readdirSync(EXAMPLES, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    const dirs = readdirSync(EXAMPLES, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
     expect(dirs).toEqual(Object.keys(VERDICTS).sort());
   });
 
@@ -81,7 +84,11 @@ describe('examples', () => {
   test.each(Object.entries(VERDICTS).filter(([, v]) => v.length > 0))('%s keeps the paths its README promises', (name, expectations) => {
     const inputs = collectInputs(readManifests([join(EXAMPLES, name)]));
     const result = compile({ tenants: inputs.tenants, namespaces: inputs.namespaces, settings: defaultSettings() });
-    const ev = buildEvaluator({ namespaces: withMemberLabels(inputs.namespaces, result, defaultSettings()), pods: inputs.pods, policies: [...inputs.policies, ...result.policies] });
+    const ev = buildEvaluator({
+      namespaces: withMemberLabels(inputs.namespaces, result, defaultSettings()),
+      pods: inputs.pods,
+      policies: [...inputs.policies, ...result.policies],
+    });
     const wrong = expectations.filter(([from, to, port, protocol, allowed]) => ev.evaluate(parseEndpoint(from), parseEndpoint(to), port, protocol).allowed !== allowed);
     expect(wrong).toEqual([]);
   });
@@ -100,7 +107,9 @@ describe('examples', () => {
     // Without team-b's egress declaration the path closes.
     const withoutEgress = inputs.tenants.map((t) => (t.metadata.name === 'team-b' ? { ...t, spec: { namespaces: ['team-b'] } } : t));
     const closed = compile({ tenants: withoutEgress, namespaces: inputs.namespaces, settings: defaultSettings() });
-    expect(buildEvaluator({ namespaces: withMemberLabels(inputs.namespaces, closed, defaultSettings()), pods, policies: closed.policies }).evaluate(b, a, 8443, 'TCP').allowed).toBe(false);
+    expect(
+      buildEvaluator({ namespaces: withMemberLabels(inputs.namespaces, closed, defaultSettings()), pods, policies: closed.policies }).evaluate(b, a, 8443, 'TCP').allowed,
+    ).toBe(false);
   });
 
   describe('internet-egress: the README, checked through explain', () => {
@@ -138,7 +147,8 @@ describe('examples', () => {
       expect(await explain('payments/api', 'analytics/job')).toMatchObject({ code: 1, verdict: 'verdict: denied' });
       expect(await explain('analytics/job', '169.254.169.254', 80)).toMatchObject({ code: 0, verdict: 'verdict: allowed' });
       expect(await explain('analytics/job', '169.254.169.254', 443)).toMatchObject({ code: 1, verdict: 'verdict: denied' });
-      for (const address of ['8.8.8.8', '2606:4700:4700::1111', '169.254.1.1']) expect(await explain('analytics/job', address)).toMatchObject({ code: 1, verdict: 'verdict: denied' });
+      for (const address of ['8.8.8.8', '2606:4700:4700::1111', '169.254.1.1'])
+        expect(await explain('analytics/job', address)).toMatchObject({ code: 1, verdict: 'verdict: denied' });
     });
 
     /** The rows of the first README table after `heading`: range and what it is. */
@@ -170,9 +180,9 @@ describe('examples', () => {
     });
   });
 
-  test('the TenantIsolation in the README reference is valid, and its internet peer is the two blocks of the example README', () => {
-    const readme = readFileSync(join(process.cwd(), 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## TenantIsolation reference'));
+  test('the TenantIsolation in docs/tenantisolation.md is valid, and its internet peer is the two blocks of the example README', () => {
+    const readme = readFileSync(join(process.cwd(), 'docs/tenantisolation.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('# TenantIsolation reference'));
     const sample = parse(/```yaml\n([\s\S]*?)```/.exec(section)?.[1] ?? '') as TenantIsolation;
     expect(validateTenantIsolation(sample)).toEqual([]);
     const ns = (name: string) => ({ apiVersion: 'v1' as const, kind: 'Namespace' as const, metadata: { name } });

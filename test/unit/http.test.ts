@@ -5,6 +5,7 @@ import { createMetrics } from '../../src/runtime/metrics.js';
 
 const NETFENCE_METRICS = [
   'netfence_reconcile_duration_seconds',
+  'netfence_plan_duration_seconds',
   'netfence_queue_depth',
   'netfence_api_writes_total',
   'netfence_drift_corrections_total',
@@ -14,6 +15,7 @@ const NETFENCE_METRICS = [
   'netfence_member_namespaces',
   'netfence_unfenced_namespaces',
   'netfence_managed_policies',
+  'netfence_tenants_by_state',
   'netfence_leader',
 ];
 
@@ -103,10 +105,13 @@ describe('the operator HTTP server', () => {
   });
 });
 
-describe('the README', () => {
-  test("its operator Metrics section names exactly the metrics the operator registers", async () => {
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    const section = readme.slice(readme.indexOf('\n### Metrics\n'), readme.indexOf('\n### RBAC\n'));
+describe('docs/operating.md', () => {
+  test('its Metrics section names exactly the metrics the operator registers', async () => {
+    const doc = readFileSync(new URL('../../docs/operating.md', import.meta.url), 'utf8');
+    const start = doc.indexOf('\n## Metrics\n');
+    expect(start).toBeGreaterThan(-1);
+    const end = doc.indexOf('\n## ', start + 1);
+    const section = doc.slice(start, end < 0 ? undefined : end);
     const named = new Set(section.match(/netfence_[a-z_]+/g) ?? []);
     const registered = new Set((await createMetrics().registry.getMetricsAsJSON()).map((m) => m.name).filter((n) => n.startsWith('netfence_')));
     expect([...named].sort()).toEqual([...registered].sort());
