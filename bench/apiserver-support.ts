@@ -70,8 +70,18 @@ export function tenantObject(w: Workload, t: number, uid?: string): TenantIsolat
     kind: KIND,
     metadata: { name: w.tenants[t] as string, ...(uid ? { uid } : {}) },
     spec: {
-      ingress: { from: [{ tenant: next, ports: [{ port: 8080 }] }, { namespaces: [w.ingress], ports: [{ port: 443 }] }] },
-      egress: { to: [{ tenant: previous, ports: [{ port: 8080 }] }, { cidr: '0.0.0.0/0', except: ['10.0.0.0/8'], ports: [{ port: 443 }] }] },
+      ingress: {
+        from: [
+          { tenant: next, ports: [{ port: 8080 }] },
+          { namespaces: [w.ingress], ports: [{ port: 443 }] },
+        ],
+      },
+      egress: {
+        to: [
+          { tenant: previous, ports: [{ port: 8080 }] },
+          { cidr: '0.0.0.0/0', except: ['10.0.0.0/8'], ports: [{ port: 443 }] },
+        ],
+      },
       exposures: [{ name: 'web', from: [{ namespaces: [w.ingress] }], ports: [{ port: 8080 }] }],
     },
   };
@@ -79,10 +89,7 @@ export function tenantObject(w: Workload, t: number, uid?: string): TenantIsolat
 
 /** What the compiler wants once every tenant exists and every namespace is labelled: the policies, and the member labels. */
 export function desiredState(w: Workload, uids: ReadonlyMap<string, string>): CompileResult {
-  const namespaces: Namespace[] = [
-    ...w.namespaces.map((name, i) => ({ metadata: { name, labels: { [TENANT_LABEL]: w.tenantOf(i) } } })),
-    { metadata: { name: w.ingress } },
-  ];
+  const namespaces: Namespace[] = [...w.namespaces.map((name, i) => ({ metadata: { name, labels: { [TENANT_LABEL]: w.tenantOf(i) } } })), { metadata: { name: w.ingress } }];
   const tenants = w.tenants.map((name, t) => tenantObject(w, t, uids.get(name) ?? `uid-of-${name}`));
   return compile({ tenants, namespaces, settings: defaultSettings(OPERATOR_NAMESPACE) });
 }
@@ -93,10 +100,19 @@ export const desiredPolicies = (w: Workload, uids: ReadonlyMap<string, string>):
 export const keyOf = (namespace: string, name: string): string => `${namespace}/${name}`;
 
 /** Namespaces named `names`, each with the labels `labelsOf` gives (setup, not timed). */
-export async function createNamespaces(admin: KubeClient, names: readonly string[], workers: number, labelsOf: (name: string) => Record<string, string> = () => ({})): Promise<void> {
+export async function createNamespaces(
+  admin: KubeClient,
+  names: readonly string[],
+  workers: number,
+  labelsOf: (name: string) => Record<string, string> = () => ({}),
+): Promise<void> {
   await pool(names, workers, async (name) => {
     const labels = labelsOf(name);
-    await admin.request({ method: 'POST', path: resourcePath(RESOURCES.namespaces), body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name, ...(Object.keys(labels).length ? { labels } : {}) } } });
+    await admin.request({
+      method: 'POST',
+      path: resourcePath(RESOURCES.namespaces),
+      body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name, ...(Object.keys(labels).length ? { labels } : {}) } },
+    });
   });
 }
 
@@ -125,7 +141,10 @@ export const clientOf = (kubeconfig: string): KubeClient => kubeClient(kubeConfi
 
 /** The CRD from crds/, the operator namespace and config/rbac, as an admin applies them (installForOperator, 30 s for each wait, polled every 200 ms). */
 export async function install(plane: ControlPlane): Promise<{ admin: KubeClient; operator: KubeClient }> {
-  await installForOperator({ admin: kubeConfig(plane.adminKubeconfig), operator: kubeConfig(plane.operatorKubeconfig) }, { fieldManager: BENCH_MANAGER, timeoutMs: 30_000, everyMs: 200 });
+  await installForOperator(
+    { admin: kubeConfig(plane.adminKubeconfig), operator: kubeConfig(plane.operatorKubeconfig) },
+    { fieldManager: BENCH_MANAGER, timeoutMs: 30_000, everyMs: 200 },
+  );
   return { admin: clientOf(plane.adminKubeconfig), operator: clientOf(plane.operatorKubeconfig) };
 }
 
@@ -160,7 +179,7 @@ export interface PolicyWatch {
   listed: ReadonlySet<string>;
   /** Rejects when the watch breaks (it resumes by itself when the server merely closes it). */
   failed: Promise<never>;
-  stop(): void;
+  stop: () => void;
 }
 
 /** Which NetworkPolicies a watch covers, in every namespace. */
@@ -297,14 +316,22 @@ export async function startOperatorChild(plane: ControlPlane, options: OperatorC
   const args = [
     join(REPO, 'bin', 'netfence.js'),
     'run',
-    '--kubeconfig', plane.operatorKubeconfig,
-    '--bind-address', '127.0.0.1',
-    '--metrics-port', String(metricsPort),
-    '--health-port', String(healthPort),
-    '--leader-elect', options.identity ? 'true' : 'false',
-    '--concurrency', String(options.concurrency),
-    '--resync-period', options.resyncPeriod,
-    '--log-level', 'info',
+    '--kubeconfig',
+    plane.operatorKubeconfig,
+    '--bind-address',
+    '127.0.0.1',
+    '--metrics-port',
+    String(metricsPort),
+    '--health-port',
+    String(healthPort),
+    '--leader-elect',
+    options.identity ? 'true' : 'false',
+    '--concurrency',
+    String(options.concurrency),
+    '--resync-period',
+    options.resyncPeriod,
+    '--log-level',
+    'info',
     ...(options.flags ?? []),
   ];
   // Only the flags above configure it: no NETFENCE_* from the caller's environment.
@@ -368,16 +395,21 @@ export const describeHeap = (heap: Heap): string => `V8 heap used ${mb(heap.used
 export async function settle(metricsPort: number, timeoutMs = 180_000, quietMs = 3_000): Promise<void> {
   let last = '';
   let quietSince = performance.now();
-  await until('the operator settles', timeoutMs, async () => {
-    const m = await scrape(metricsPort);
-    const now = `${sumOf(m, 'netfence_api_writes_total')}/${sumOf(m, 'netfence_reconcile_duration_seconds_count')}`;
-    if (now !== last || (m.get('netfence_queue_depth') ?? 0) > 0) {
-      last = now;
-      quietSince = performance.now();
-      return false;
-    }
-    return performance.now() - quietSince >= quietMs;
-  }, 250);
+  await until(
+    'the operator settles',
+    timeoutMs,
+    async () => {
+      const m = await scrape(metricsPort);
+      const now = `${sumOf(m, 'netfence_api_writes_total')}/${sumOf(m, 'netfence_reconcile_duration_seconds_count')}`;
+      if (now !== last || (m.get('netfence_queue_depth') ?? 0) > 0) {
+        last = now;
+        quietSince = performance.now();
+        return false;
+      }
+      return performance.now() - quietSince >= quietMs;
+    },
+    250,
+  );
 }
 
 /** A duration as `netfence run` takes it (500ms, 30s, 10m), in milliseconds. */
@@ -391,14 +423,23 @@ export function durationMs(text: string): number {
  * resync, as a resync queues every key once), then until it settles again; returns the
  * writes made meanwhile, by verb.
  */
-export async function measureResync(metricsPort: number, keys: number, resyncPeriod: string): Promise<{ writes: Map<string, number>; reconciles: number; waitedMs: number; rssMb: number }> {
+export async function measureResync(
+  metricsPort: number,
+  keys: number,
+  resyncPeriod: string,
+): Promise<{ writes: Map<string, number>; reconciles: number; waitedMs: number; rssMb: number }> {
   const before = await scrape(metricsPort);
   const start = performance.now();
   const reconciles = (m: ReadonlyMap<string, number>) => sumOf(m, 'netfence_reconcile_duration_seconds_count') - sumOf(before, 'netfence_reconcile_duration_seconds_count');
   await until(`${keys} reconciles of a resync`, durationMs(resyncPeriod) + 300_000, async () => reconciles(await scrape(metricsPort)) >= keys, 250);
   await settle(metricsPort);
   const after = await scrape(metricsPort);
-  return { writes: writesByVerb(before, after), reconciles: reconciles(after), waitedMs: performance.now() - start, rssMb: (after.get('process_resident_memory_bytes') ?? 0) / 1024 / 1024 };
+  return {
+    writes: writesByVerb(before, after),
+    reconciles: reconciles(after),
+    waitedMs: performance.now() - start,
+    rssMb: (after.get('process_resident_memory_bytes') ?? 0) / 1024 / 1024,
+  };
 }
 
 /** utime + stime of a process, from /proc/<pid>/stat (clock ticks of 1/100 s, as on Linux). */

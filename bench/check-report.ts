@@ -43,7 +43,13 @@ function sceneOf(file: string): ReturnType<typeof buildScene> {
   const items = (JSON.parse(readFileSync(file, 'utf8')) as { items: { kind: string }[] }).items;
   const of = <T>(kind: string): T[] => items.filter((o) => o.kind === kind) as unknown as T[];
   return buildScene(
-    { tenants: of<TenantIsolation>('TenantIsolation'), namespaces: of<Namespace>('Namespace'), pods: of<Pod>('Pod'), policies: of<NetworkPolicy>('NetworkPolicy'), settings: defaultSettings() },
+    {
+      tenants: of<TenantIsolation>('TenantIsolation'),
+      namespaces: of<Namespace>('Namespace'),
+      pods: of<Pod>('Pod'),
+      policies: of<NetworkPolicy>('NetworkPolicy'),
+      settings: defaultSettings(),
+    },
     'planned',
   );
 }
@@ -74,7 +80,7 @@ function run(mode: string, file: string): Measured {
   return JSON.parse(line) as Measured;
 }
 
-async function main(): Promise<void> {
+function main(): void {
   const sizes = (process.env.BENCH_SIZES ?? '100,200,1000').split(',').map(Number);
   const withJson = process.env.BENCH_JSON !== '0';
   const dir = mkdtempSync(join(tmpdir(), 'netfence-bench-check-report-'));
@@ -93,7 +99,10 @@ async function main(): Promise<void> {
       const text = run('text', file);
       console.log(show('check (text)', text, scene));
       if (withJson) console.log(show('check -o json', run('json', file), scene));
-      if (n === 1000) goals.push(`text report at ${n} namespaces: ${text.ms < 5000 && text.rssMB < 600 ? 'MET' : 'MISSED'} (${(text.ms / 1000).toFixed(1)} s, ${text.rssMB.toFixed(0)} MB; goal: under 5 s and 600 MB)`);
+      if (n === 1000)
+        goals.push(
+          `text report at ${n} namespaces: ${text.ms < 5000 && text.rssMB < 600 ? 'MET' : 'MISSED'} (${(text.ms / 1000).toFixed(1)} s, ${text.rssMB.toFixed(0)} MB; goal: under 5 s and 600 MB)`,
+        );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -102,4 +111,4 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === '--child') await child(process.argv[3] as string, process.argv[4] as string);
-else await main();
+else main();

@@ -52,7 +52,12 @@ function clusterObjects(nNamespaces: number): unknown[] {
     ...c.namespaces.map((n) => ({ apiVersion: 'v1', kind: 'Namespace', ...n })),
     ...['ingress-nginx', 'monitoring', 'kube-system'].map((name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })),
     ...c.tenants,
-    ...(c.pods ?? []).map((p) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: p.name, namespace: p.namespace, labels: p.labels }, spec: { containers: [{ name: 'app', ports: [{ name: 'metrics', containerPort: 9090 }] }] } })),
+    ...(c.pods ?? []).map((p) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: p.name, namespace: p.namespace, labels: p.labels },
+      spec: { containers: [{ name: 'app', ports: [{ name: 'metrics', containerPort: 9090 }] }] },
+    })),
   ];
 }
 
@@ -65,13 +70,22 @@ function realPod(i: number, ns: string): unknown {
     ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
     env: Array.from({ length: 25 }, (_, k) => ({ name: `SETTING_${k}`, value: `value-${k}-${'x'.repeat(20)}` })),
     resources: { limits: { cpu: '500m', memory: '256Mi' }, requests: { cpu: '100m', memory: '128Mi' } },
-    volumeMounts: [{ name: 'config', mountPath: '/etc/config' }, { name: 'kube-api-access', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true }],
+    volumeMounts: [
+      { name: 'config', mountPath: '/etc/config' },
+      { name: 'kube-api-access', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true },
+    ],
     livenessProbe: { httpGet: { path: '/healthz', port: 8080, scheme: 'HTTP' }, periodSeconds: 10, timeoutSeconds: 1 },
     terminationMessagePath: '/dev/termination-log',
     terminationMessagePolicy: 'File',
     imagePullPolicy: 'IfNotPresent',
   });
-  const spec = { containers: [container('app'), container('sidecar')], volumes: [{ name: 'config', configMap: { name: 'config', defaultMode: 420 } }], restartPolicy: 'Always', serviceAccountName: 'default', nodeName: `node-${i % 50}` };
+  const spec = {
+    containers: [container('app'), container('sidecar')],
+    volumes: [{ name: 'config', configMap: { name: 'config', defaultMode: 420 } }],
+    restartPolicy: 'Always',
+    serviceAccountName: 'default',
+    nodeName: `node-${i % 50}`,
+  };
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -81,11 +95,30 @@ function realPod(i: number, ns: string): unknown {
       uid: `00000000-0000-0000-0001-${String(i).padStart(12, '0')}`,
       resourceVersion: String(100000 + i),
       labels,
-      annotations: { 'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `pod-${i}`, namespace: ns, labels }, spec }) },
-      managedFields: [{ manager: 'kubectl', operation: 'Update', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:metadata': { 'f:labels': Object.fromEntries(Object.keys(labels).map((k) => [`f:${k}`, {}])) }, 'f:spec': { 'f:containers': { 'k:{"name":"app"}': { '.': {}, 'f:env': {}, 'f:image': {}, 'f:ports': {} } } } } }],
+      annotations: {
+        'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `pod-${i}`, namespace: ns, labels }, spec }),
+      },
+      managedFields: [
+        {
+          manager: 'kubectl',
+          operation: 'Update',
+          apiVersion: 'v1',
+          fieldsType: 'FieldsV1',
+          fieldsV1: {
+            'f:metadata': { 'f:labels': Object.fromEntries(Object.keys(labels).map((k) => [`f:${k}`, {}])) },
+            'f:spec': { 'f:containers': { 'k:{"name":"app"}': { '.': {}, 'f:env': {}, 'f:image': {}, 'f:ports': {} } } },
+          },
+        },
+      ],
     },
     spec,
-    status: { phase: 'Running', podIP: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, podIPs: [{ ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` }], hostIP: '192.0.2.10', conditions: [{ type: 'Ready', status: 'True' }] },
+    status: {
+      phase: 'Running',
+      podIP: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+      podIPs: [{ ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` }],
+      hostIP: '192.0.2.10',
+      conditions: [{ type: 'Ready', status: 'True' }],
+    },
   };
 }
 
@@ -115,7 +148,11 @@ try {
       const floor = run(['--floor', command, json]);
       console.log(`  ${command} floor (read, JSON.parse, ${command === 'render' ? 'compile, JSON.stringify' : 'analysis, violations'}): ${floor.ms.toFixed(0)} ms`);
       // One-line JSON (JSON.stringify, jq -c) as well: its lines must not be recounted for every item.
-      for (const [form, path] of [['JSON', json], ['one-line JSON', compact], ['YAML', yaml]] as const) {
+      for (const [form, path] of [
+        ['JSON', json],
+        ['one-line JSON', compact],
+        ['YAML', yaml],
+      ] as const) {
         const m = run([command, '-f', path]);
         const ratio = m.ms / floor.ms;
         console.log(`  ${command} ${form}: ${m.ms.toFixed(0)} ms = ${ratio.toFixed(2)}x the floor, peak RSS ${m.rssMB.toFixed(0)} MB, exit ${m.code}`);

@@ -19,15 +19,28 @@ export function generateCluster(nNamespaces: number, nTenants: number, nPods: nu
     const spec: TenantIsolation['spec'] = {};
     if (t % 20 === 1) spec.namespaces = namespaces.filter((_, i) => i % nTenants === t).map((n) => n.metadata.name);
     else if (t % 20 === 2) spec.namespaceSelector = { matchLabels: { 'netfence.dev/tenant': `tenant-${t}` } };
-    const from: Peer[] = [{ tenant: `tenant-${(t + 1) % nTenants}`, ports: [{ port: 8080 }] }, { namespaces: ['ingress-nginx'], ports: [{ port: 443 }] }];
+    const from: Peer[] = [
+      { tenant: `tenant-${(t + 1) % nTenants}`, ports: [{ port: 8080 }] },
+      { namespaces: ['ingress-nginx'], ports: [{ port: 443 }] },
+    ];
     if (t % 10 === 0) from.push({ namespaceSelector: { matchLabels: { team: `team-${t % 50}`, env: 'prod' } }, podSelector: { matchLabels: { app: 'api' } } });
     spec.ingress = { from };
-    spec.egress = { to: [{ tenant: `tenant-${(t + nTenants - 1) % nTenants}`, ports: [{ port: 8080 }] }, { cidr: '0.0.0.0/0', except: ['10.0.0.0/8'], ports: [{ port: 443 }] }] };
+    spec.egress = {
+      to: [
+        { tenant: `tenant-${(t + nTenants - 1) % nTenants}`, ports: [{ port: 8080 }] },
+        { cidr: '0.0.0.0/0', except: ['10.0.0.0/8'], ports: [{ port: 443 }] },
+      ],
+    };
     spec.exposures = [
       { name: 'web', from: [{ namespaces: ['ingress-nginx'] }], ports: [{ port: 8080 }] },
       { name: 'metrics', from: [{ namespaces: ['monitoring'], podSelector: { matchLabels: { app: 'prometheus' } } }], ports: [{ port: 'metrics' }] },
     ];
-    tenants.push({ apiVersion: 'netfence.dev/v1alpha1', kind: 'TenantIsolation', metadata: { name: `tenant-${t}`, uid: `00000000-0000-0000-0000-${String(t).padStart(12, '0')}` }, spec });
+    tenants.push({
+      apiVersion: 'netfence.dev/v1alpha1',
+      kind: 'TenantIsolation',
+      metadata: { name: `tenant-${t}`, uid: `00000000-0000-0000-0000-${String(t).padStart(12, '0')}` },
+      spec,
+    });
   }
   const pods: PodLabels[] = [];
   for (let p = 0; p < nPods; p++) {
@@ -37,4 +50,3 @@ export function generateCluster(nNamespaces: number, nTenants: number, nPods: nu
   }
   return { tenants, namespaces, pods, settings: defaultSettings() };
 }
-

@@ -139,7 +139,9 @@ async function runFloor(binaries: Binaries): Promise<FloorFigures> {
     const n = workload('floor-');
     await createWorkloadNamespaces(admin, n);
     const { policies: precomputed, memberLabels } = desiredState(n, new Map());
-    progress(`floor: ${precomputed.length} policies and ${memberLabels.length} member labels precomputed for ${NAMESPACES} namespaces of ${TENANTS} tenants; writing with ${CONCURRENCY} workers`);
+    progress(
+      `floor: ${precomputed.length} policies and ${memberLabels.length} member labels precomputed for ${NAMESPACES} namespaces of ${TENANTS} tenants; writing with ${CONCURRENCY} workers`,
+    );
 
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
@@ -217,7 +219,12 @@ async function runOperatorPhase(binaries: Binaries): Promise<OperatorFigures> {
     const expected = new Set(desiredState(n, new Map()).policies.map((p) => keyOf(p.metadata.namespace, p.metadata.name)));
 
     const started = performance.now();
-    operator = await startOperatorChild(plane, { logFile: join(logDir, 'operator.log'), concurrency: CONCURRENCY, resyncPeriod: RESYNC_PERIOD, nodeOptions: OPERATOR_NODE_OPTIONS });
+    operator = await startOperatorChild(plane, {
+      logFile: join(logDir, 'operator.log'),
+      concurrency: CONCURRENCY,
+      resyncPeriod: RESYNC_PERIOD,
+      nodeOptions: OPERATOR_NODE_OPTIONS,
+    });
     await until('the operator answers /readyz 200', 60_000, async () => (await fetch(`http://127.0.0.1:${operator?.healthPort}/readyz`)).status === 200);
     const readyMs = performance.now() - started;
     progress(`operator ready after ${ms(readyMs)} (pid ${operator.pid}, log ${operator.logFile}); onboarding ${NAMESPACES} namespaces`);
@@ -239,7 +246,8 @@ async function runOperatorPhase(binaries: Binaries): Promise<OperatorFigures> {
     const stored = await listManagedPolicies(admin);
     const missing = [...expected].filter((key) => !stored.has(key));
     const extra = [...stored.keys()].filter((key) => !expected.has(key));
-    if (missing.length || extra.length) throw new Error(`operator: ${missing.length} policies missing (${missing.slice(0, 3).join(', ')}), ${extra.length} unexpected (${extra.slice(0, 3).join(', ')})`);
+    if (missing.length || extra.length)
+      throw new Error(`operator: ${missing.length} policies missing (${missing.slice(0, 3).join(', ')}), ${extra.length} unexpected (${extra.slice(0, 3).join(', ')})`);
     const wrongOwner = [...stored.values()].filter((p) => p.metadata.ownerReferences?.[0]?.uid !== uids.get(p.metadata.ownerReferences?.[0]?.name ?? ''));
     if (wrongOwner.length) throw new Error(`operator: ${wrongOwner.length} policies without their tenant's uid as owner`);
     progress(`converged after ${ms(converged - t0)}; waiting for every tenant to be Ready`);

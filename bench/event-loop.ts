@@ -62,8 +62,18 @@ function workload() {
     kind: KIND,
     metadata: { name: tenantNames[t] as string, uid: `uid-${t}`, generation: 1 },
     spec: {
-      ingress: { from: [{ tenant: tenantNames[(t + 1) % TENANTS] as string, ports: [{ port: 8080 }] }, { namespaces: [ingress], ports: [{ port: 443 }] }] },
-      egress: { to: [{ tenant: tenantNames[(t + TENANTS - 1) % TENANTS] as string, ports: [{ port: 8080 }] }, { cidr: '0.0.0.0/0', except: ['10.0.0.0/8'], ports: [{ port: 443 }] }] },
+      ingress: {
+        from: [
+          { tenant: tenantNames[(t + 1) % TENANTS], ports: [{ port: 8080 }] },
+          { namespaces: [ingress], ports: [{ port: 443 }] },
+        ],
+      },
+      egress: {
+        to: [
+          { tenant: tenantNames[(t + TENANTS - 1) % TENANTS], ports: [{ port: 8080 }] },
+          { cidr: '0.0.0.0/0', except: ['10.0.0.0/8'], ports: [{ port: 443 }] },
+        ],
+      },
       exposures: [{ name: 'web', from: [{ namespaces: [ingress] }], ports: [{ port: 8080 }] }],
     },
   });
@@ -183,7 +193,9 @@ async function child(): Promise<void> {
     withoutPods.push(performance.now() - t);
     await turn();
   }
-  process.stdout.write(`compile in one go: median ${ms(median(withPods))} with the pods, ${ms(median(withoutPods))} without (pod-label warnings ${ms(median(withPods) - median(withoutPods))})\n`);
+  process.stdout.write(
+    `compile in one go: median ${ms(median(withPods))} with the pods, ${ms(median(withoutPods))} without (pod-label warnings ${ms(median(withPods) - median(withoutPods))})\n`,
+  );
 
   let floorPlanner: Planner | undefined = new Planner({ read: w.read, onPlan: () => undefined });
   const floor = await measure('floor (planNow, whole plan in one go)', async () => {

@@ -38,7 +38,8 @@ export async function provideKyverno(env: NodeJS.ProcessEnv, log: (line: string)
   const go = findGo(env);
   if (!go) throw new Error('no `go` on PATH or in GOROOT: Kyverno is built from the Go module proxy');
   const goVersion = goVersionOf(go);
-  if (!goVersion || !atLeast(goVersion.text)) throw new Error(`${go} is ${goVersion?.text ?? 'not a working Go'}; Kyverno ${KYVERNO_VERSION} needs go1.${MIN_GO.minor}.${MIN_GO.patch} or newer`);
+  if (!goVersion || !atLeast(goVersion.text))
+    throw new Error(`${go} is ${goVersion?.text ?? 'not a working Go'}; Kyverno ${KYVERNO_VERSION} needs go1.${MIN_GO.minor}.${MIN_GO.patch} or newer`);
 
   const base = env['XDG_CACHE_HOME'] || join(env['HOME'] || homedir(), '.cache');
   const target = join(base, 'netfence', `kyverno-${KYVERNO_VERSION}_${goVersion.text}`);
@@ -83,7 +84,9 @@ async function build(go: string, goVersion: string, target: string, callerEnv: N
     GOFLAGS: [callerEnv['GOFLAGS'], '-mod=readonly'].filter(Boolean).join(' '),
   };
   const started = Date.now();
-  log(`building Kyverno ${KYVERNO_VERSION} (admission and background controllers) with ${goVersion} from the Go module proxy into ${target} (first time only: many minutes on 2 CPUs)`);
+  log(
+    `building Kyverno ${KYVERNO_VERSION} (admission and background controllers) with ${goVersion} from the Go module proxy into ${target} (first time only: many minutes on 2 CPUs)`,
+  );
   try {
     // Outside any module, `go mod download -json` fetches the module and names its folder.
     const downloaded = await runGo(go, ['mod', 'download', '-json', `${KYVERNO_MODULE}@${KYVERNO_VERSION}`], { cwd: scratch, env, log, started });
@@ -92,7 +95,10 @@ async function build(go: string, goVersion: string, target: string, callerEnv: N
     const ldflags = `-s -w -X ${KYVERNO_MODULE}/pkg/version.BuildVersion=${KYVERNO_VERSION}`;
     await runGo(go, ['build', '-trimpath', `-ldflags=${ldflags}`, '-o', staging + '/', './cmd/kyverno', './cmd/background-controller'], { cwd: moduleDir, env, log, started });
     cpSync(join(moduleDir, 'config', 'crds'), join(staging, 'crds'), { recursive: true });
-    writeFileSync(join(staging, 'build.json'), JSON.stringify({ module: KYVERNO_MODULE, version: KYVERNO_VERSION, go: goVersion, seconds: Math.round((Date.now() - started) / 1000) }, null, 2) + '\n');
+    writeFileSync(
+      join(staging, 'build.json'),
+      JSON.stringify({ module: KYVERNO_MODULE, version: KYVERNO_VERSION, go: goVersion, seconds: Math.round((Date.now() - started) / 1000) }, null, 2) + '\n',
+    );
     rmSync(target, { recursive: true, force: true });
     renameSync(staging, target);
     log(`built Kyverno in ${Math.round((Date.now() - started) / 1000)} s`);

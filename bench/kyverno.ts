@@ -40,7 +40,23 @@ import { API_VERSION, KIND, POLICY_NAMES, TENANT_LABEL } from '../src/api/consta
 import { RESOURCES, resourcePath, type KubeClient } from '../src/kube/client.js';
 import { isUnavailable, provideBinaries, type Binaries } from '../test/control-plane/binaries.js';
 import { freePorts, startControlPlane, type ControlPlane } from '../test/control-plane/control-plane.js';
-import { clientOf, createNamespaces, install, keyOf, mb, ms, progress, rssMb, startOperatorChild, supervise, tail, until, watchNetworkPolicies, type OperatorChild, type Supervised } from './apiserver-support.js';
+import {
+  clientOf,
+  createNamespaces,
+  install,
+  keyOf,
+  mb,
+  ms,
+  progress,
+  rssMb,
+  startOperatorChild,
+  supervise,
+  tail,
+  until,
+  watchNetworkPolicies,
+  type OperatorChild,
+  type Supervised,
+} from './apiserver-support.js';
 import { KYVERNO_VERSION, provideKyverno, type KyvernoBuild } from './kyverno-build.js';
 
 const NAMESPACES = Number(process.env.BENCH_NAMESPACES ?? 1_000);
@@ -216,9 +232,23 @@ const kyvernoConfig = {
     excludeGroups: 'system:nodes',
     generateSuccessEvents: 'false',
     resourceFilters: [
-      '[Event,*,*]', '[*/*,kube-system,*]', '[*/*,kube-public,*]', '[*/*,kube-node-lease,*]', '[Node,*,*]', '[Node/?*,*,*]',
-      '[APIService,*,*]', '[APIService/?*,*,*]', '[TokenReview,*,*]', '[SubjectAccessReview,*,*]', '[SelfSubjectAccessReview,*,*]',
-      '[Binding,*,*]', '[Pod/binding,*,*]', '[ReplicaSet,*,*]', '[ReplicaSet/?*,*,*]', '[EphemeralReport,*,*]', '[ClusterEphemeralReport,*,*]',
+      '[Event,*,*]',
+      '[*/*,kube-system,*]',
+      '[*/*,kube-public,*]',
+      '[*/*,kube-node-lease,*]',
+      '[Node,*,*]',
+      '[Node/?*,*,*]',
+      '[APIService,*,*]',
+      '[APIService/?*,*,*]',
+      '[TokenReview,*,*]',
+      '[SubjectAccessReview,*,*]',
+      '[SelfSubjectAccessReview,*,*]',
+      '[Binding,*,*]',
+      '[Pod/binding,*,*]',
+      '[ReplicaSet,*,*]',
+      '[ReplicaSet/?*,*,*]',
+      '[EphemeralReport,*,*]',
+      '[ClusterEphemeralReport,*,*]',
       `[ConfigMap,${KYVERNO_NAMESPACE},kyverno]`,
     ].join(''),
     webhooks: JSON.stringify({ namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [KYVERNO_NAMESPACE] }] } }),
@@ -233,7 +263,10 @@ async function installKyverno(plane: ControlPlane, binaries: Binaries, kyverno: 
   };
   kubectl(['apply', '--server-side', '--field-manager', 'netfence-bench', '-R', '-f', kyverno.crds]);
   await until('every Kyverno CRD is established', 60_000, async () => {
-    const crds = await admin.request<{ items: { status?: { conditions?: { type: string; status: string }[] } }[] }>({ method: 'GET', path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions' });
+    const crds = await admin.request<{ items: { status?: { conditions?: { type: string; status: string }[] } }[] }>({
+      method: 'GET',
+      path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+    });
     return crds.items.every((crd) => crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'));
   });
   await create(admin, resourcePath(RESOURCES.namespaces), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: KYVERNO_NAMESPACE } });
@@ -250,11 +283,16 @@ async function installKyverno(plane: ControlPlane, binaries: Binaries, kyverno: 
 
 /** Lines Kyverno's logger (text format, no colour) wrote at error level; a few at startup are usual (a Lease or Secret it has yet to create). */
 function errorLines(logFile: string): number {
-  return readFileSync(logFile, 'utf8').split('\n').filter((line) => /^\S+ ERR /.test(line)).length;
+  return readFileSync(logFile, 'utf8')
+    .split('\n')
+    .filter((line) => /^\S+ ERR /.test(line)).length;
 }
 
 async function policyReady(admin: KubeClient): Promise<string | undefined> {
-  const policy = await admin.request<{ status?: { conditions?: { type: string; status: string }[] } }>({ method: 'GET', path: `/apis/kyverno.io/v1/clusterpolicies/${KYVERNO_POLICY}` });
+  const policy = await admin.request<{ status?: { conditions?: { type: string; status: string }[] } }>({
+    method: 'GET',
+    path: `/apis/kyverno.io/v1/clusterpolicies/${KYVERNO_POLICY}`,
+  });
   return policy.status?.conditions?.find((c) => c.type === 'Ready')?.status;
 }
 
@@ -293,27 +331,45 @@ async function runKyverno(binaries: Binaries, kyverno: KyvernoBuild): Promise<Fi
     const admin = await installKyverno(plane, binaries, kyverno);
     await createNamespaces(admin, existingNames, SETUP_WORKERS, () => LABELS);
     const [webhookPort, ...metricsPorts] = await freePorts(5);
-    const metrics = (i: number): string[] => [`--metricsHost=127.0.0.1`, `--metricsPort=${metricsPorts[2 * i]}`, `--controllerRuntimeMetricsAddress=127.0.0.1:${metricsPorts[2 * i + 1]}`];
+    const metrics = (i: number): string[] => [
+      `--metricsHost=127.0.0.1`,
+      `--metricsPort=${metricsPorts[2 * i]}`,
+      `--controllerRuntimeMetricsAddress=127.0.0.1:${metricsPorts[2 * i + 1]}`,
+    ];
     const startedAt = performance.now();
     processes.push(
-      startKyvernoProcess(kyverno.admissionController, 'kyverno-admission-controller', [
-        `--serverIP=127.0.0.1:${webhookPort}`,
-        '--webhookServerHost=127.0.0.1',
-        `--webhookServerPort=${webhookPort}`,
-        `--caSecretName=kyverno-svc.${KYVERNO_NAMESPACE}.svc.kyverno-tls-ca`,
-        `--tlsSecretName=kyverno-svc.${KYVERNO_NAMESPACE}.svc.kyverno-tls-pair`,
-        `--backgroundServiceAccountName=${KYVERNO_USER}`,
-        ...metrics(0),
-      ], plane.operatorKubeconfig, join(logDir, 'admission.log')),
+      startKyvernoProcess(
+        kyverno.admissionController,
+        'kyverno-admission-controller',
+        [
+          `--serverIP=127.0.0.1:${webhookPort}`,
+          '--webhookServerHost=127.0.0.1',
+          `--webhookServerPort=${webhookPort}`,
+          `--caSecretName=kyverno-svc.${KYVERNO_NAMESPACE}.svc.kyverno-tls-ca`,
+          `--tlsSecretName=kyverno-svc.${KYVERNO_NAMESPACE}.svc.kyverno-tls-pair`,
+          `--backgroundServiceAccountName=${KYVERNO_USER}`,
+          ...metrics(0),
+        ],
+        plane.operatorKubeconfig,
+        join(logDir, 'admission.log'),
+      ),
       startKyvernoProcess(kyverno.backgroundController, 'kyverno-background-controller', metrics(1), plane.operatorKubeconfig, join(logDir, 'background.log')),
     );
     // Ready: its webhook server answers /health/readiness and the policy webhooks are registered,
     // so a ClusterPolicy is validated and defaulted as in a cluster.
-    await until('Kyverno serves its webhooks and registers its policy webhooks', 180_000, async () => {
-      if ((await statusOf(`https://127.0.0.1:${webhookPort}/health/readiness`)) !== 200) return false;
-      const hooks = await admin.request<{ items: { metadata: { name: string } }[] }>({ method: 'GET', path: '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations' });
-      return hooks.items.some((hook) => hook.metadata.name === 'kyverno-policy-validating-webhook-cfg');
-    }, 500);
+    await until(
+      'Kyverno serves its webhooks and registers its policy webhooks',
+      180_000,
+      async () => {
+        if ((await statusOf(`https://127.0.0.1:${webhookPort}/health/readiness`)) !== 200) return false;
+        const hooks = await admin.request<{ items: { metadata: { name: string } }[] }>({
+          method: 'GET',
+          path: '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations',
+        });
+        return hooks.items.some((hook) => hook.metadata.name === 'kyverno-policy-validating-webhook-cfg');
+      },
+      500,
+    );
     const readyAt = performance.now();
     progress(`Kyverno ready after ${ms(readyAt - startedAt)} (pids ${processes.map((p) => p.pid).join(', ')}, logs in ${logDir})`);
     const figures = await measure('Kyverno', admin, {
@@ -334,9 +390,7 @@ async function runKyverno(binaries: Binaries, kyverno: KyvernoBuild): Promise<Fi
     if (!KEEP_LOGS) rmSync(logDir, { recursive: true, force: true });
     return {
       ...figures,
-      notes: [
-        `Kyverno ${KYVERNO_VERSION} (${kyverno.origin}): exit codes after SIGTERM: ${codes.join(', ')}${KEEP_LOGS ? `; logs in ${logDir}` : ''}`,
-      ],
+      notes: [`Kyverno ${KYVERNO_VERSION} (${kyverno.origin}): exit codes after SIGTERM: ${codes.join(', ')}${KEEP_LOGS ? `; logs in ${logDir}` : ''}`],
     };
   } catch (error) {
     for (const p of processes) process.stderr.write(`[bench] last lines of ${p.logFile}:\n${tail(p.logFile, 20)}\n`);
@@ -441,7 +495,10 @@ function report(results: readonly Figures[]): string {
     const median = (v: readonly number[]): number => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)] ?? 0;
     lines.push(
       `ratios ${a.system}/${b.system}: existing ${ratio(a.existingMs, b.existingMs)}, single new (median) ${ratio(median(a.singlesMs), median(b.singlesMs))}, bulk ${ratio(a.bulkMs, b.bulkMs)}, ` +
-        `peak memory ${ratio(a.memory.reduce((s, m) => s + m.peakMb, 0), b.memory.reduce((s, m) => s + m.peakMb, 0))} (sum over processes)`,
+        `peak memory ${ratio(
+          a.memory.reduce((s, m) => s + m.peakMb, 0),
+          b.memory.reduce((s, m) => s + m.peakMb, 0),
+        )} (sum over processes)`,
     );
   }
   return lines.join('\n');

@@ -44,7 +44,16 @@ function sceneInput(nTenants: number): Parameters<typeof buildScene>[0] {
   const namespaces: Namespace[] = [...(c.namespaces as Namespace[]), ...['ingress-nginx', 'monitoring', 'kube-system'].map((name) => ({ metadata: { name } }))];
   const pods: Pod[] = (c.pods ?? []).map((p) => ({
     metadata: { namespace: p.namespace, name: p.name, labels: { ...p.labels } },
-    spec: { containers: [{ ports: [{ name: 'http', containerPort: 8080 }, { name: 'metrics', containerPort: 9090 }] }] },
+    spec: {
+      containers: [
+        {
+          ports: [
+            { name: 'http', containerPort: 8080 },
+            { name: 'metrics', containerPort: 9090 },
+          ],
+        },
+      ],
+    },
   }));
   const policies: NetworkPolicy[] = Array.from({ length: NAMESPACES / 100 }, (_, k) => ({
     apiVersion: 'networking.k8s.io/v1',
@@ -60,13 +69,7 @@ function chromiumSeconds(chromium: string, dir: string, page: string, run: numbe
   const t0 = performance.now();
   const r = spawnSync(
     chromium,
-    [
-      ...headlessFlags(join(dir, `profile-${run}`)),
-      '--window-size=1280,900',
-      '--hide-scrollbars',
-      `--screenshot=${join(dir, 'shot.png')}`,
-      pathToFileURL(page).href,
-    ],
+    [...headlessFlags(join(dir, `profile-${run}`)), '--window-size=1280,900', '--hide-scrollbars', `--screenshot=${join(dir, 'shot.png')}`, pathToFileURL(page).href],
     { encoding: 'utf8', timeout: 120_000 },
   );
   const seconds = (performance.now() - t0) / 1000;

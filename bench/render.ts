@@ -44,6 +44,10 @@ const probe = compile(input);
 const peak = process.memoryUsage().heapUsed - base;
 times.sort((a, b) => a - b);
 const median = times[Math.floor(times.length / 2)] as number;
-console.log(`bench/render: ${NAMESPACES} namespaces, ${TENANTS} tenants, ${PODS} pods -> ${result.policies.length} policies (${probe.policies.length === result.policies.length ? 'stable' : 'UNSTABLE'})`);
-console.log(`compile time: median ${median.toFixed(0)} ms, min ${(times[0] as number).toFixed(0)} ms, max ${(times[times.length - 1] as number).toFixed(0)} ms over ${RUNS} runs (goal < 1000 ms)`);
+console.log(
+  `bench/render: ${NAMESPACES} namespaces, ${TENANTS} tenants, ${PODS} pods -> ${result.policies.length} policies (${probe.policies.length === result.policies.length ? 'stable' : 'UNSTABLE'})`,
+);
+console.log(
+  `compile time: median ${median.toFixed(0)} ms, min ${(times[0] as number).toFixed(0)} ms, max ${(times[times.length - 1] as number).toFixed(0)} ms over ${RUNS} runs (goal < 1000 ms)`,
+);
 console.log(`heap: result held ${mb(heapHeld)}, allocated by one compile before collection ${mb(peak)} (goal < 300 MB); rss ${mb(process.memoryUsage().rss)}`);

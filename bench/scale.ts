@@ -237,14 +237,20 @@ async function runAtSize(binaries: Binaries, size: Size, full: boolean): Promise
     children.push(first);
     const cpu0 = cpuSecondsOf(first.pid);
     const before = await scrapeWhenUp(first);
-    await raceExit(first, until('the operator answers /readyz 200', 600_000, async () => (await fetch(`http://127.0.0.1:${first.healthPort}/readyz`)).status === 200));
+    await raceExit(
+      first,
+      until('the operator answers /readyz 200', 600_000, async () => (await fetch(`http://127.0.0.1:${first.healthPort}/readyz`)).status === 200),
+    );
     const readyMs = performance.now() - t0;
     progress(`ready after ${ms(readyMs)}; converging ${expected.size} policies`);
     const convergedAt = await raceExit(first, withTimeout(converged, CONVERGE_TIMEOUT_MS, 'convergence'));
     const convergeMs = convergedAt - t0;
     const convergeCpuSeconds = cpuSecondsOf(first.pid) - cpu0;
     progress(`converged after ${ms(convergeMs)}; waiting for every tenant to be Ready`);
-    await raceExit(first, until('every TenantIsolation is Ready', 600_000, async () => (await readyTenants(admin)) === size.tenants, 1_000));
+    await raceExit(
+      first,
+      until('every TenantIsolation is Ready', 600_000, async () => (await readyTenants(admin)) === size.tenants, 1_000),
+    );
     const tenantsReadyMs = performance.now() - t0;
     await raceExit(first, settle(first.metricsPort, 600_000));
     const afterConverge = await scrape(first.metricsPort);
@@ -275,7 +281,25 @@ async function runAtSize(binaries: Binaries, size: Size, full: boolean): Promise
     const rest = floor ? await raceExit(second, measureRest(plane, second, floor)) : undefined;
     logProblems.push(...second.problems());
     const exitCode = await second.stop();
-    return { size, policies: expected.size, setup, readyMs, convergeMs, tenantsReadyMs, convergeWrites, convergeCpuSeconds, rssPeakMb, rssSettledMb, heapSettled, joins, restart, resync, rest, logProblems, exitCode };
+    return {
+      size,
+      policies: expected.size,
+      setup,
+      readyMs,
+      convergeMs,
+      tenantsReadyMs,
+      convergeWrites,
+      convergeCpuSeconds,
+      rssPeakMb,
+      rssSettledMb,
+      heapSettled,
+      joins,
+      restart,
+      resync,
+      rest,
+      logProblems,
+      exitCode,
+    };
   } catch (error) {
     for (const child of children) process.stderr.write(`[bench] last lines of ${child.logFile}:\n${tail(child.logFile)}\n`);
     throw error;
@@ -329,10 +353,15 @@ function startOperator(plane: ControlPlane, logFile: string, identity: string, r
 
 async function scrapeWhenUp(child: OperatorChild): Promise<Map<string, number>> {
   let metrics = new Map<string, number>();
-  await until('the operator serves /metrics', 60_000, async () => {
-    metrics = await scrape(child.metricsPort);
-    return true;
-  }, 50);
+  await until(
+    'the operator serves /metrics',
+    60_000,
+    async () => {
+      metrics = await scrape(child.metricsPort);
+      return true;
+    },
+    50,
+  );
   return metrics;
 }
 
@@ -400,10 +429,15 @@ async function replacementFigures(child: OperatorChild, t0: number, keys: number
   const readyMs = performance.now() - t0;
   await until('the replacement leads', 600_000, async () => (await scrape(child.metricsPort)).get('netfence_leader') === 1, 100);
   const leadingMs = performance.now() - t0;
-  await until('the replacement has reconciled every key once', 600_000, async () => {
-    const m = await scrape(child.metricsPort);
-    return sumOf(m, 'netfence_reconcile_duration_seconds_count') >= keys && (m.get('netfence_queue_depth') ?? 0) === 0;
-  }, 100);
+  await until(
+    'the replacement has reconciled every key once',
+    600_000,
+    async () => {
+      const m = await scrape(child.metricsPort);
+      return sumOf(m, 'netfence_reconcile_duration_seconds_count') >= keys && (m.get('netfence_queue_depth') ?? 0) === 0;
+    },
+    100,
+  );
   const caughtUpMs = performance.now() - t0;
   await settle(child.metricsPort, 300_000);
   const writes = writesByVerb(new Map(), await scrape(child.metricsPort));
@@ -418,7 +452,7 @@ function listWatchCounts(text: string): Map<string, number> {
   for (const line of text.split('\n')) {
     const m = /^(apiserver_request_total|apiserver_longrunning_requests)\{([^}]*)\} ([0-9.e+-]+)$/.exec(line);
     if (!m) continue;
-    const labels = Object.fromEntries([...(m[2] as string).matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
+    const labels = Object.fromEntries([...(m[2] as string).matchAll(/(\w+)="([^"]*)"/g)].map((l): [string, string] => [l[1] ?? '', l[2] ?? '']));
     if (labels['verb'] !== 'LIST' && labels['verb'] !== 'WATCH') continue;
     const key = m[1] === 'apiserver_request_total' ? `${labels['verb']} ${labels['resource']}` : `open ${labels['resource']}`;
     counts.set(key, (counts.get(key) ?? 0) + Number(m[3]));
@@ -432,7 +466,7 @@ async function restCounts(plane: ControlPlane, seconds: number): Promise<Map<str
   const before = listWatchCounts(await apiserverMetrics(plane.adminKubeconfig));
   await sleep(seconds * 1000);
   const after = listWatchCounts(await apiserverMetrics(plane.adminKubeconfig));
-  if (![...after.keys()].some((key) => key.startsWith('LIST '))) throw new Error('no LIST series of apiserver_request_total in the API server\'s /metrics');
+  if (![...after.keys()].some((key) => key.startsWith('LIST '))) throw new Error("no LIST series of apiserver_request_total in the API server's /metrics");
   const delta = new Map<string, number>();
   for (const [key, value] of after) {
     if (key.startsWith('open ')) continue;
@@ -496,7 +530,10 @@ async function runJoinSizes(binaries: Binaries): Promise<SizesFigures> {
     const convergeMs = (await raceExit(operator, withTimeout(converged, CONVERGE_TIMEOUT_MS, 'convergence'))) - t0;
     progress(`converged after ${ms(convergeMs)}`);
     const running = operator;
-    await raceExit(running, until('every TenantIsolation is Ready', 600_000, async () => (await readyTenants(admin)) === w.tenants.length, 1_000));
+    await raceExit(
+      running,
+      until('every TenantIsolation is Ready', 600_000, async () => (await readyTenants(admin)) === w.tenants.length, 1_000),
+    );
     await raceExit(running, settle(running.metricsPort, 600_000));
     const rssSettledMb = rssMb(operator.pid, 'VmRSS');
     const heapSettled = heapOf(await scrape(operator.metricsPort));
@@ -530,7 +567,18 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): P
 
 /** `promise`, unless the operator exits first: then an error naming its exit code and its last error log line. */
 function raceExit<T>(operator: OperatorChild, promise: Promise<T>): Promise<T> {
-  const exit = operator.exited.then((code) => Promise.reject(new Error(`the operator exited (code ${code}) unasked; its last error: ${operator.problems().filter((line) => line.includes('"error"')).at(-1) ?? 'none logged'}`)));
+  const exit = operator.exited.then((code) =>
+    Promise.reject(
+      new Error(
+        `the operator exited (code ${code}) unasked; its last error: ${
+          operator
+            .problems()
+            .filter((line) => line.includes('"error"'))
+            .at(-1) ?? 'none logged'
+        }`,
+      ),
+    ),
+  );
   exit.catch(() => undefined);
   return Promise.race([promise, exit]);
 }
@@ -550,20 +598,37 @@ function describeJoins(joins: readonly Join[], indent: string): string[] {
   for (const j of joins) for (const [verb, n] of j.writes) verbs.set(verb, (verbs.get(verb) ?? 0) + n);
   const others = joins.map((j) => j.otherNamespaces);
   return [
-    `${indent}label -> its ${POLICY_NAMES.defaultDeny} seen: ${spread(joins.map((j) => j.latencyMs), ms)} (goal < 1 s)`,
-    `${indent}label -> all ${joins[0]?.ownPolicies ?? 0} of its own policies seen: ${spread(joins.map((j) => j.ownPoliciesMs), ms)}; own policies deleted again meanwhile: ${joins.reduce((s, j) => s + j.ownDeletes, 0)} in all`,
+    `${indent}label -> its ${POLICY_NAMES.defaultDeny} seen: ${spread(
+      joins.map((j) => j.latencyMs),
+      ms,
+    )} (goal < 1 s)`,
+    `${indent}label -> all ${joins[0]?.ownPolicies ?? 0} of its own policies seen: ${spread(
+      joins.map((j) => j.ownPoliciesMs),
+      ms,
+    )}; own policies deleted again meanwhile: ${joins.reduce((s, j) => s + j.ownDeletes, 0)} in all`,
     `${indent}operator writes per join: ${spread(writes, String)}; all ${joins.length} joins: ${describeWrites(verbs)}`,
-    `${indent}operator reconciles per join (most write nothing): ${spread(joins.map((j) => j.reconciles), String)}`,
+    `${indent}operator reconciles per join (most write nothing): ${spread(
+      joins.map((j) => j.reconciles),
+      String,
+    )}`,
     `${indent}other namespaces whose policies changed per join: ${spread(others, String)} (${joins.reduce((s, j) => s + j.otherEvents, 0)} policy events in all)`,
   ];
 }
 
-const median = (values: readonly number[]): number => percentile([...values].sort((a, b) => a - b), 50);
+const median = (values: readonly number[]): number =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 
 function describeRest(rest: Rest): string[] {
   const verbTotal = (counts: ReadonlyMap<string, number>, verb: string) => [...counts].filter(([key]) => key.startsWith(`${verb} `)).reduce((s, [, n]) => s + n, 0);
   const perMinute = (n: number) => ((n * 60) / rest.seconds).toFixed(1);
-  const byResource = (counts: ReadonlyMap<string, number>) => [...counts].sort().map(([key, n]) => `${key} ${n}`).join(', ') || 'none';
+  const byResource = (counts: ReadonlyMap<string, number>) =>
+    [...counts]
+      .sort()
+      .map(([key, n]) => `${key} ${n}`)
+      .join(', ') || 'none';
   return [
     `LIST and WATCH at rest (API server's apiserver_request_total, finished requests, ${rest.seconds} s windows):`,
     `  with the operator: LIST ${perMinute(verbTotal(rest.withOperator, 'LIST'))}/min, WATCH ${perMinute(verbTotal(rest.withOperator, 'WATCH'))}/min (${byResource(rest.withOperator)})`,
@@ -583,7 +648,10 @@ function describeSizeRun(f: SizeFigures): string[] {
     `  restart (SIGKILL, then a replacement with a new identity, as a new Pod): /readyz 200 after ${ms(f.restart.readyMs)} (goal < 60 s), leading after ${ms(f.restart.leadingMs)}${LEADER_ELECT ? " (includes waiting out the killed holder's 15 s lease)" : ''}, every key reconciled once after ${ms(f.restart.caughtUpMs)}`,
     `    its writes until settled ${describeWrites(f.restart.writes)}; its RSS peak ${mb(f.restart.peakMb)}, settled ${mb(f.restart.settledMb)}`,
   ];
-  if (f.resync) lines.push(`  resync of the unchanged cluster (--resync-period ${RESYNC_PERIOD}; waited ${ms(f.resync.waitedMs)}): ${f.resync.reconciles} reconciles, ${describeWrites(f.resync.writes)} writes (goal 0)`);
+  if (f.resync)
+    lines.push(
+      `  resync of the unchanged cluster (--resync-period ${RESYNC_PERIOD}; waited ${ms(f.resync.waitedMs)}): ${f.resync.reconciles} reconciles, ${describeWrites(f.resync.writes)} writes (goal 0)`,
+    );
   if (f.rest) lines.push(...describeRest(f.rest).map((line) => `  ${line}`));
   lines.push(`  operator exit code ${f.exitCode} after SIGTERM; ${f.logProblems.length} warn/error log lines${f.logProblems.length ? `, first: ${f.logProblems[0]}` : ''}`);
   return lines;

@@ -53,10 +53,7 @@ export type DiffEnd = { kind: 'namespace'; name: string } | AddressRange | { kin
 /** How a path's ports pass a fence: `allowed` where it crosses none (within a tenant, or outside every tenant). */
 export type PathState = 'allowed' | 'declared' | 'audit' | 'violation';
 
-export type DiffScope =
-  | { kind: 'crossing'; tenant: string; direction: 'egress' | 'ingress' }
-  | { kind: 'within'; tenant: string }
-  | { kind: 'outside' };
+export type DiffScope = { kind: 'crossing'; tenant: string; direction: 'egress' | 'ingress' } | { kind: 'within'; tenant: string } | { kind: 'outside' };
 
 /**
  * What lets the ports of a change through one side: the names of the policies that allow some
@@ -119,7 +116,12 @@ const severity = (s: PathState | undefined): number => SEVERITY[s ?? 'none'];
 /** The ends of each class: its namespaces, or the shared address pieces inside it. */
 function endsOfClasses(scene: Scene, pieces: readonly { key: string; representative: IP }[]): Map<EndpointClass, string[]> {
   const out = new Map<EndpointClass, string[]>();
-  for (const c of scene.reach.classes) if (c.kind === 'pods') out.set(c, c.namespaces.map((n) => endKey({ kind: 'namespace', name: n })));
+  for (const c of scene.reach.classes)
+    if (c.kind === 'pods')
+      out.set(
+        c,
+        c.namespaces.map((n) => endKey({ kind: 'namespace', name: n })),
+      );
   for (const p of pieces) {
     const c = scene.reach.classOfAddress(p.representative);
     const ends = out.get(c);
@@ -138,7 +140,7 @@ function project(scene: Scene, ends: Map<EndpointClass, string[]>): View {
     const ingress = crossings.find((c) => c.direction === 'ingress')?.ports ?? PortSet.EMPTY;
     for (const from of ends.get(pair.from) ?? []) {
       let row = paths.get(from);
-      if (row === undefined) paths.set(from, (row = new Map()));
+      if (row === undefined) paths.set(from, (row = new Map<string, Projection>()));
       for (const to of ends.get(pair.to) ?? []) {
         const p = row.get(to);
         if (p === undefined) row.set(to, { from, to, allowed: pair.allowed, egress, ingress, answers: [pair] });
@@ -205,7 +207,16 @@ interface Item {
   to: string;
 }
 
-function item(reach: DiffChange['reach'], scope: DiffScope, before: PathState | undefined, after: PathState | undefined, ports: PortSet, p: Projection, from: string, to: string): Item {
+function item(
+  reach: DiffChange['reach'],
+  scope: DiffScope,
+  before: PathState | undefined,
+  after: PathState | undefined,
+  ports: PortSet,
+  p: Projection,
+  from: string,
+  to: string,
+): Item {
   const opens = reach === 'opened' || (reach === 'kept' && severity(after) > severity(before));
   const change: Item['change'] = { section: opens ? 'opens' : 'closes', reach, scope, before, after, failing: after === 'violation' && before !== 'violation', ports };
   const egress = scope.kind === 'crossing' && scope.direction === 'ingress' ? undefined : sideCause(p, 'egress', ports, from);
@@ -316,8 +327,10 @@ export function diffScenes(base: Scene, head: Scene): SceneDiff {
     const opened = hp.allowed.subtract(bp.allowed);
     const closed = bp.allowed.subtract(hp.allowed);
     const kept = hp.allowed.intersect(bp.allowed);
-    for (const s of opened.isEmpty() ? [] : scopesOf(h, from, to)) for (const [after, ports] of statesOn(h, s, hp, opened)) found.push(item('opened', s, undefined, after, ports, hp, from, to));
-    for (const s of closed.isEmpty() ? [] : scopesOf(b, from, to)) for (const [before, ports] of statesOn(b, s, bp, closed)) found.push(item('closed', s, before, undefined, ports, bp, from, to));
+    for (const s of opened.isEmpty() ? [] : scopesOf(h, from, to))
+      for (const [after, ports] of statesOn(h, s, hp, opened)) found.push(item('opened', s, undefined, after, ports, hp, from, to));
+    for (const s of closed.isEmpty() ? [] : scopesOf(b, from, to))
+      for (const [before, ports] of statesOn(b, s, bp, closed)) found.push(item('closed', s, before, undefined, ports, bp, from, to));
     if (!kept.isEmpty()) found.push(...refenced(b, h, bp, hp, kept, from, to));
     if (found.length === 0) return;
     if (!opened.isEmpty()) counts.opened++;

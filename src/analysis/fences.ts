@@ -93,11 +93,7 @@ function declaredRules(
   });
 }
 
-export function tenantFences(
-  tenants: readonly DeepReadonly<TenantIsolation>[],
-  compiled: DeepReadonly<CompileResult>,
-  settings: DeepReadonly<CompilerSettings>,
-): Fences {
+export function tenantFences(tenants: readonly DeepReadonly<TenantIsolation>[], compiled: DeepReadonly<CompileResult>, settings: DeepReadonly<CompilerSettings>): Fences {
   const membersOf = new Map<string, readonly string[]>(compiled.tenants.map((t) => [t.name, t.members]));
   const tenantOf = new Map<string, string>();
   for (const t of compiled.tenants) for (const m of t.members) tenantOf.set(m, t.name);

@@ -149,7 +149,12 @@ function membershipFindings(input: FindingsInput): Finding[] {
     const sel = t.spec?.namespaceSelector as LabelSelector | undefined;
     if (sel === undefined || input.namespaces.some((ns) => matchesSelector(sel, labelsOf(ns)))) continue;
     const name = t.metadata.name;
-    out.push({ category: 'empty-selector', severity: 'warning', tenant: name, message: `tenant ${name}: spec.namespaceSelector ${JSON.stringify(sel)} matches no namespace of the input: it brings in no member` });
+    out.push({
+      category: 'empty-selector',
+      severity: 'warning',
+      tenant: name,
+      message: `tenant ${name}: spec.namespaceSelector ${JSON.stringify(sel)} matches no namespace of the input: it brings in no member`,
+    });
   }
   return out;
 }
@@ -174,8 +179,10 @@ function exclusionFindings(input: FindingsInput): Finding[] {
       if (sel !== undefined && matchesSelector(sel, labels)) asks.push(`matches the namespaceSelector of tenant ${name}`);
       const named = t.spec?.namespaces?.includes(n) === true;
       let message: string | undefined;
-      if (named && membersOf.get(name)?.has(n) === true) message = `namespace ${n} is named by tenant ${name} and joins it, although the settings keep it from joining by selector or label (${why})`;
-      else if (!named && asks.length > 0) message = `namespace ${n} ${asks.join(' and ')} but does not join tenant ${name}: the settings keep it from joining by selector or label (${why})`;
+      if (named && membersOf.get(name)?.has(n) === true)
+        message = `namespace ${n} is named by tenant ${name} and joins it, although the settings keep it from joining by selector or label (${why})`;
+      else if (!named && asks.length > 0)
+        message = `namespace ${n} ${asks.join(' and ')} but does not join tenant ${name}: the settings keep it from joining by selector or label (${why})`;
       if (message !== undefined) out.push({ category: 'excluded-namespace', severity: 'warning', tenant: name, namespace: n, message });
     }
   }

@@ -80,8 +80,7 @@ export function buildMatrix(scene: Scene, title: string): MatrixReport {
     { id: METADATA_ID, label: 'cloud metadata', kind: 'external', detail: '169.254.169.254, fd00:ec2::254' },
   ];
 
-  const podsDetail = (n: number, nsCount?: number): string =>
-    `${nsCount === undefined ? '' : `${nsCount} namespace${nsCount === 1 ? '' : 's'}, `}${n} pod${n === 1 ? '' : 's'}`;
+  const podsDetail = (n: number, nsCount?: number): string => `${nsCount === undefined ? '' : `${nsCount} namespace${nsCount === 1 ? '' : 's'}, `}${n} pod${n === 1 ? '' : 's'}`;
   const namespaceEntries: MatrixEntry[] = namespaces.map((n) => {
     const tenant = tenantOf.get(n);
     const e: MatrixEntry = {
@@ -105,10 +104,18 @@ export function buildMatrix(scene: Scene, title: string): MatrixReport {
   namespaceSizes.set(EXTERNAL_ID, pieceCount(false));
   namespaceSizes.set(METADATA_ID, pieceCount(true));
   const tenantSizes = new Map<string, number>(namespaceSizes);
-  for (const t of compiled.tenants) tenantSizes.set(`tenant:${t.name}`, t.members.reduce((n, m) => n + (memberCount.get(m) ?? 0), 0));
+  for (const t of compiled.tenants)
+    tenantSizes.set(
+      `tenant:${t.name}`,
+      t.members.reduce((n, m) => n + (memberCount.get(m) ?? 0), 0),
+    );
   const namespaceSingles = new Map<string, number>([...singleCount].map(([n, c]) => [`namespace:${n}`, c]));
   const tenantSingles = new Map<string, number>(namespaceSingles);
-  for (const t of compiled.tenants) tenantSingles.set(`tenant:${t.name}`, t.members.reduce((n, m) => n + (singleCount.get(m) ?? 0), 0));
+  for (const t of compiled.tenants)
+    tenantSingles.set(
+      `tenant:${t.name}`,
+      t.members.reduce((n, m) => n + (singleCount.get(m) ?? 0), 0),
+    );
 
   const nsEntryOf = (n: string): string => `namespace:${n}`;
   const tenantEntryOf = (n: string): string => {
@@ -157,7 +164,14 @@ export function buildMatrix(scene: Scene, title: string): MatrixReport {
   const nsCells = new Map<string, Accumulator>();
   const tenantCells = new Map<string, Accumulator>();
   /** `singles`: for a class to itself, its units that are one Pod each (their pairs to themselves are no pairs). */
-  const add = (cells: Map<string, Accumulator>, from: Spread, to: Spread, singles: Spread | undefined, ports: PortSet, fence: (fromId: string, toId: string) => CellFence): void => {
+  const add = (
+    cells: Map<string, Accumulator>,
+    from: Spread,
+    to: Spread,
+    singles: Spread | undefined,
+    ports: PortSet,
+    fence: (fromId: string, toId: string) => CellFence,
+  ): void => {
     for (const [f, nf] of from) {
       for (const [t, nt] of to) {
         const pairs = pairCount(nf, nt, singles !== undefined && f === t ? (singles.get(f) ?? 0) : 0);

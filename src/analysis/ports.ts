@@ -101,7 +101,12 @@ export class PortSet {
 
   /** A compact identity: `TCP:1-2,5-5|UDP:|SCTP:`. */
   key(): string {
-    return PROTOCOLS.map((p) => `${p}:${this.rangesOf(p).map(([a, b]) => `${a}-${b}`).join(',')}`).join('|');
+    return PROTOCOLS.map(
+      (p) =>
+        `${p}:${this.rangesOf(p)
+          .map(([a, b]) => `${a}-${b}`)
+          .join(',')}`,
+    ).join('|');
   }
 
   /**

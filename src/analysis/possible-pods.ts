@@ -46,7 +46,7 @@ interface Requirement {
 
 function requirements(s: DeepReadonly<LabelSelector>): Requirement[] {
   const out: Requirement[] = Object.entries(s.matchLabels ?? {}).map(([key, v]) => ({ key, operator: 'In', values: [v] }));
-  for (const e of s.matchExpressions ?? []) out.push({ key: e.key, operator: e.operator as Requirement['operator'], values: e.values ?? [] });
+  for (const e of s.matchExpressions ?? []) out.push({ key: e.key, operator: e.operator, values: e.values ?? [] });
   return out;
 }
 

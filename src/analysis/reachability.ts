@@ -396,7 +396,9 @@ export function buildReachability(model: AnalysisModel, fences: Fences, limits: 
     const result = possiblePods([...selectors.values()], limits.possiblePods);
     if (!result.complete) cutNamespaces.push(n);
     for (const pp of result.pods) {
-      const shown = Object.entries(pp.labels).sort(([a], [b]) => compareStrings(a, b)).map(([k, v]) => `${k}=${v}`);
+      const shown = Object.entries(pp.labels)
+        .sort(([a], [b]) => compareStrings(a, b))
+        .map(([k, v]) => `${k}=${v}`);
       const name = shown.length === 0 ? POSSIBLE_POD : `${POSSIBLE_POD}{${shown.join(',')}}`;
       possible.push({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: n, name, labels: pp.labels } });
       possibleLabels.set(`${n}/${name}`, pp.description);
@@ -431,7 +433,10 @@ export function buildReachability(model: AnalysisModel, fences: Fences, limits: 
         if (!cp.name) continue;
         const key = namedPortKey(cp.protocol ?? 'TCP', cp.name);
         if (!namedPortNames.has(key)) continue;
-        named.set(key, [...(named.get(key) ?? []), cp.containerPort].sort((a, b) => a - b));
+        named.set(
+          key,
+          [...(named.get(key) ?? []), cp.containerPort].sort((a, b) => a - b),
+        );
       }
     }
     const namedKey = JSON.stringify([...named.entries()].sort(([a], [b]) => compareStrings(a, b)));
@@ -597,7 +602,7 @@ export function buildReachability(model: AnalysisModel, fences: Fences, limits: 
   const answer = (side: Side, remote: ClassData, destination: ClassData): SideAnswer => {
     if (!side.isolated) return OPEN_SIDE;
     const key = remote.remoteId * namedPortKinds + destination.namedPortsId + 1;
-    const memo = (side.answers ??= new Map());
+    const memo = (side.answers ??= new Map<number, SideAnswer>());
     let a = memo.get(key);
     if (a === undefined) {
       const allowances = side.sources.map((s) => {

@@ -69,7 +69,6 @@ export interface PolicyRules {
 export function policyRules(policy: DeepReadonly<NetworkPolicy>): PolicyRules {
   const c = compilePolicy(policy as NetworkPolicy);
   const { namespace, name } = c.ref;
-  const source = (rules: readonly CompiledRule[] | null): RuleSource | null =>
-    rules === null ? null : { name, rules: rules.map((r) => absoluteRule(r, namespace)) };
+  const source = (rules: readonly CompiledRule[] | null): RuleSource | null => (rules === null ? null : { name, rules: rules.map((r) => absoluteRule(r, namespace)) });
   return { namespace, name, podSelector: c.podSelector, ingress: source(c.ingress), egress: source(c.egress) };
 }

@@ -113,5 +113,16 @@ export function buildScene(input: SceneInput, mode: 'planned' | 'live'): Scene {
       pods: [...(pods as Pod[]), ...(reach.possiblePods as Pod[])],
       policies: policies as NetworkPolicy[],
     });
-  return { tenants: input.tenants, compiled, namespaces, addedNamespaces: added.map((n) => n.metadata.name), pods, policies, fences, reach, evaluator: () => (evaluator ??= build()), notes };
+  return {
+    tenants: input.tenants,
+    compiled,
+    namespaces,
+    addedNamespaces: added.map((n) => n.metadata.name),
+    pods,
+    policies,
+    fences,
+    reach,
+    evaluator: () => (evaluator ??= build()),
+    notes,
+  };
 }

@@ -130,8 +130,7 @@ export const DNS_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 /** RFC 1123 subdomain: DNS labels joined by dots (names of most objects; at most 253 characters, which the pattern does not say). */
 export const DNS_SUBDOMAIN_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 export const LABEL_VALUE_PATTERN = '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$';
-export const LABEL_KEY_PATTERN =
-  '^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+export const LABEL_KEY_PATTERN = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
 
 function namespaceName(description: string): JSONSchemaProps {
   return { type: 'string', description, minLength: 1, maxLength: LIMITS.nameLength, pattern: DNS_LABEL_PATTERN };
@@ -510,7 +509,7 @@ export function tenantIsolationCrd(): CustomResourceDefinition {
           name: VERSION,
           served: true,
           storage: true,
-          schema: { openAPIV3Schema: structuredClone(openAPIV3Schema) as JSONSchemaProps },
+          schema: { openAPIV3Schema: structuredClone(openAPIV3Schema) },
           subresources: { status: {} },
           additionalPrinterColumns: [
             { name: 'Mode', type: 'string', jsonPath: '.spec.mode', description: 'Enforce or Audit.' },

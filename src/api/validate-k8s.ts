@@ -346,7 +346,10 @@ function checkNetworkPolicy(obj: Record<string, unknown>, out: Issues): void {
   const spec = obj.spec;
   if (!isRecord(spec)) return;
   checkSelector(spec.podSelector, ['spec', 'podSelector'], out);
-  for (const [direction, peers] of [['ingress', 'from'], ['egress', 'to']] as const) {
+  for (const [direction, peers] of [
+    ['ingress', 'from'],
+    ['egress', 'to'],
+  ] as const) {
     const list = spec[direction];
     if (!Array.isArray(list)) continue;
     for (const [i, rule] of list.entries()) {

@@ -289,7 +289,10 @@ class Validator {
 
   /** apiVersion, kind and metadata.name: the checks the API server makes for every object of the kind. */
   typeAndName(obj: Record<string, unknown>): NodeResult {
-    for (const [field, want] of [['apiVersion', API_VERSION], ['kind', KIND]] as const) {
+    for (const [field, want] of [
+      ['apiVersion', API_VERSION],
+      ['kind', KIND],
+    ] as const) {
       const got = obj[field];
       if (got === undefined || got === null) this.report([field], `required field is missing (want ${want})`);
       // A value of the wrong type is reported by the schema walk.

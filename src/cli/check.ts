@@ -106,7 +106,10 @@ function namespacesText(namespaces: readonly string[]): string {
 }
 
 function policies(c: EndpointClass, allowances: readonly Allowance[]): string {
-  return policiesIn(c.namespaces, allowances.map((a) => `${a.name} (${a.ports.format()})`));
+  return policiesIn(
+    c.namespaces,
+    allowances.map((a) => `${a.name} (${a.ports.format()})`),
+  );
 }
 
 function side(label: string, c: EndpointClass, s: Violation['egress']): string {
@@ -357,4 +360,3 @@ export async function check(argv: readonly string[], io: CliIO): Promise<number>
   const verdict = format === 'json' ? writeJson(loaded, found, strict, io.stdout) : writeText(loaded, found, strict, args.switches.has('verbose'), io.stdout);
   return verdict.failed ? EXIT.violation : EXIT.ok;
 }
-

@@ -1,7 +1,7 @@
 /** `netfence diff`: the reachability a change opens and closes, per tenant and cause; fails when it opens a fence undeclared. */
 import { diffScenes, type DiffChange, type DiffEnd, type PathState, type SideCause } from '../analysis/diff.js';
 import { InputError } from '../io/manifests.js';
-import { many, noPositionals, one, outputFormat, parseArgs, UsageError, type ParsedArgs } from './args.js';
+import { many, noPositionals, outputFormat, parseArgs, UsageError, type ParsedArgs } from './args.js';
 import { EXIT, SETTINGS_FLAGS, SETTINGS_HELP, type CliIO } from './common.js';
 import { loadScene, type LoadedScene } from './scene.js';
 
@@ -87,7 +87,11 @@ function formatChange(c: DiffChange): string {
 
 function changeJson(c: DiffChange): unknown {
   const end = (e: DiffEnd): unknown =>
-    e.kind === 'namespace' ? { namespace: e.name } : e.kind === 'addresses' ? { addresses: e.range, cidr: e.cidr, except: e.except, metadata: e.metadata } : { addresses: 'any', metadata: e.metadata };
+    e.kind === 'namespace'
+      ? { namespace: e.name }
+      : e.kind === 'addresses'
+        ? { addresses: e.range, cidr: e.cidr, except: e.except, metadata: e.metadata }
+        : { addresses: 'any', metadata: e.metadata };
   return {
     section: c.section,
     reach: c.reach,

@@ -64,7 +64,10 @@ export function summarize(result: CompileResult, inputs: Inputs, verbose = false
   const lines: string[] = [];
   let warnings = 0;
   for (const t of result.tenants) {
-    if (verbose) lines.push(`tenant ${t.name} (${t.mode}): ${t.members.length} member namespace(s), ${t.policies.length} polic${t.policies.length === 1 ? 'y' : 'ies'}${t.mode === 'Audit' ? ' planned, none written (Audit)' : ''}`);
+    if (verbose)
+      lines.push(
+        `tenant ${t.name} (${t.mode}): ${t.members.length} member namespace(s), ${t.policies.length} polic${t.policies.length === 1 ? 'y' : 'ies'}${t.mode === 'Audit' ? ' planned, none written (Audit)' : ''}`,
+      );
     for (const w of t.warnings) lines.push(verbose ? `  warning: ${w}` : `warning: tenant ${t.name}: ${w}`);
     warnings += t.warnings.length;
   }
@@ -72,7 +75,9 @@ export function summarize(result: CompileResult, inputs: Inputs, verbose = false
   for (const p of inputs.policies) {
     const key = `${p.metadata.namespace}/${p.metadata.name}`;
     if (generated.has(key) && p.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE) {
-      lines.push(`warning: NetworkPolicy ${key} (${inputs.sourceOf.get(p) ?? 'input'}) has a name netfence generates but is not managed by netfence: the operator will not overwrite it`);
+      lines.push(
+        `warning: NetworkPolicy ${key} (${inputs.sourceOf.get(p) ?? 'input'}) has a name netfence generates but is not managed by netfence: the operator will not overwrite it`,
+      );
       warnings++;
     }
   }
@@ -92,7 +97,13 @@ export function summarize(result: CompileResult, inputs: Inputs, verbose = false
 }
 
 export function render(argv: readonly string[], io: CliIO): number {
-  const args = parseArgs(argv, [...INPUT_FLAGS, { name: 'output', short: 'o', value: true }, { name: 'verbose', value: false }, ...SETTINGS_FLAGS, { name: 'help', short: 'h', value: false }]);
+  const args = parseArgs(argv, [
+    ...INPUT_FLAGS,
+    { name: 'output', short: 'o', value: true },
+    { name: 'verbose', value: false },
+    ...SETTINGS_FLAGS,
+    { name: 'help', short: 'h', value: false },
+  ]);
   if (args.switches.has('help')) {
     io.stdout(`${RENDER_HELP}\n`);
     return EXIT.ok;
@@ -101,11 +112,17 @@ export function render(argv: readonly string[], io: CliIO): number {
   const format = outputFormat(args, ['yaml', 'json']);
   const settings = settingsFrom(args);
   const inputs = readInputs(args, io);
-  const result = compile({ tenants: inputs.tenants, namespaces: inputs.namespaces, pods: [...inputs.pods, ...inputs.workloads].map((p) => ({ namespace: p.metadata.namespace, name: p.metadata.name, labels: p.metadata.labels ?? {} })), settings });
+  const result = compile({
+    tenants: inputs.tenants,
+    namespaces: inputs.namespaces,
+    pods: [...inputs.pods, ...inputs.workloads].map((p) => ({ namespace: p.metadata.namespace, name: p.metadata.name, labels: p.metadata.labels ?? {} })),
+    settings,
+  });
   const failed = result.tenants.filter((t) => t.errors.length > 0);
   if (failed.length > 0) {
     for (const t of failed) {
-      for (const e of t.errors) io.stderr(`netfence: TenantIsolation ${t.name} (${inputs.sourceOf.get(inputs.tenants.find((x) => x.metadata.name === t.name) as object) ?? 'input'}): ${e}\n`);
+      for (const e of t.errors)
+        io.stderr(`netfence: TenantIsolation ${t.name} (${inputs.sourceOf.get(inputs.tenants.find((x) => x.metadata.name === t.name) as object) ?? 'input'}): ${e}\n`);
     }
     io.stderr('netfence: nothing rendered: the tenants above cannot be compiled (the operator would keep them deny-only)\n');
     return EXIT.badInput;

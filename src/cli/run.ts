@@ -65,7 +65,6 @@ Leader election (one replica reconciles, the others wait with warm caches):
 
 Durations: 500ms, 30s, 10m, 1h.`;
 
-
 /** Flags first, then NETFENCE_* variables: the environment fills flags that were not given. */
 export function withEnvironment(args: ParsedArgs, specs: readonly FlagSpec[], env: NodeJS.ProcessEnv): ParsedArgs {
   const flags = new Map(args.flags);
@@ -73,7 +72,15 @@ export function withEnvironment(args: ParsedArgs, specs: readonly FlagSpec[], en
     if (!spec.value || flags.has(spec.name)) continue;
     const value = env[`NETFENCE_${spec.name.toUpperCase().replaceAll('-', '_')}`];
     if (value === undefined || value === '') continue;
-    flags.set(spec.name, spec.repeatable ? value.split(',').map((v) => v.trim()).filter(Boolean) : [value]);
+    flags.set(
+      spec.name,
+      spec.repeatable
+        ? value
+            .split(',')
+            .map((v) => v.trim())
+            .filter(Boolean)
+        : [value],
+    );
   }
   return { ...args, flags };
 }

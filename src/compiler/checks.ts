@@ -19,7 +19,7 @@ const isDnsLabel = (s: string): boolean => dnsLabelProblem(s) === undefined;
 
 function checkSelector(sel: DeepReadonly<LabelSelector> | undefined, where: string, out: string[]): void {
   if (sel === undefined) return;
-  for (const p of selectorProblems(sel as LabelSelector)) out.push(`${where}: ${p}`);
+  for (const p of selectorProblems(sel)) out.push(`${where}: ${p}`);
 }
 
 function checkPorts(ports: readonly DeepReadonly<PortSpec>[] | undefined, where: string, out: string[]): void {
@@ -88,7 +88,8 @@ export function compileProblems(ti: DeepReadonly<TenantIsolation>): string[] {
   const seen = new Set<string>();
   for (const [i, e] of (spec.exposures ?? []).entries()) {
     const at = `spec.exposures[${i}]`;
-    if (!isDnsLabel(e.name) || e.name.length > MAX_EXPOSURE_NAME_LENGTH) out.push(`${at}.name: ${JSON.stringify(e.name)} is not usable in the label key netfence.dev/expose-<name>`);
+    if (!isDnsLabel(e.name) || e.name.length > MAX_EXPOSURE_NAME_LENGTH)
+      out.push(`${at}.name: ${JSON.stringify(e.name)} is not usable in the label key netfence.dev/expose-<name>`);
     if (seen.has(e.name)) out.push(`${at}.name: duplicate exposure ${JSON.stringify(e.name)}`);
     seen.add(e.name);
     if ((e.from ?? []).length === 0) out.push(`${at}.from: must list at least one peer`);

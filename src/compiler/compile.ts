@@ -69,7 +69,6 @@ import type {
   NetworkPolicyPeer,
   NetworkPolicyPort,
   OwnerReference,
-  PolicyType,
 } from '../api/k8s.js';
 import { CLOUD_METADATA, INTERNET_IP_BLOCKS } from '../api/internet.js';
 import type { Peer, PortSpec, TenantIsolation, TenantMode } from '../api/types.js';
@@ -216,7 +215,7 @@ function* claimNamespaces(tenants: readonly Tenant[], labels: NsLabels, excluded
     const sel = t.spec?.namespaceSelector;
     if (sel !== undefined) {
       for (const [n, l] of labels) {
-        if (!excluded.has(n) && matchesSelector(sel as LabelSelector, l)) claimed.add(n);
+        if (!excluded.has(n) && matchesSelector(sel, l)) claimed.add(n);
       }
     }
     if (usesLabelMembership(t)) for (const n of byLabel.get(name) ?? []) claimed.add(n);
@@ -310,7 +309,7 @@ function internetPeers(peer: DeepReadonly<Peer>): NetworkPolicyPeer[] {
 /** One declared peer as the NetworkPolicyPeers of one rule, or a reason it resolves to nothing. */
 function resolvePeer(peer: DeepReadonly<Peer>, r: Resolver): NetworkPolicyPeer[] | string {
   const withPods = (np: NetworkPolicyPeer): NetworkPolicyPeer[] => {
-    if (peer.podSelector !== undefined) np.podSelector = canonicalSelector(peer.podSelector as LabelSelector);
+    if (peer.podSelector !== undefined) np.podSelector = canonicalSelector(peer.podSelector);
     return [np];
   };
   if (peer.tenant !== undefined) {
@@ -324,16 +323,20 @@ function resolvePeer(peer: DeepReadonly<Peer>, r: Resolver): NetworkPolicyPeer[]
     return withPods({ namespaceSelector: nameSelector(names) });
   }
   if (peer.namespaceSelector !== undefined) {
-    if (isEmptySelector(peer.namespaceSelector as LabelSelector)) return withPods({ namespaceSelector: {} });
+    if (isEmptySelector(peer.namespaceSelector)) return withPods({ namespaceSelector: {} });
     const names: string[] = [];
     for (const [name, l] of r.labels) {
-      if (matchesSelector(peer.namespaceSelector as LabelSelector, l)) names.push(name);
+      if (matchesSelector(peer.namespaceSelector, l)) names.push(name);
     }
     if (names.length === 0) return `namespaceSelector ${JSON.stringify(peer.namespaceSelector)} matches no namespace`;
     return withPods({ namespaceSelector: nameSelector(names) });
   }
   if (peer.cidr !== undefined) {
-    const block = ipBlockPeer(parseCidr(peer.cidr) as Cidr, (peer.except ?? []).map((e) => parseCidr(e) as Cidr), peer.allowCloudMetadata === true);
+    const block = ipBlockPeer(
+      parseCidr(peer.cidr) as Cidr,
+      (peer.except ?? []).map((e) => parseCidr(e) as Cidr),
+      peer.allowCloudMetadata === true,
+    );
     return typeof block === 'string' ? block : [block];
   }
   if (peer.internet === true) return internetPeers(peer);
@@ -345,7 +348,13 @@ interface RuleDraft {
   ports: NetworkPolicyPort[] | undefined;
 }
 
-function draftRules(peers: readonly DeepReadonly<Peer>[], defaultPorts: readonly DeepReadonly<PortSpec>[] | undefined, r: Resolver, where: string, warnings: string[]): RuleDraft[] {
+function draftRules(
+  peers: readonly DeepReadonly<Peer>[],
+  defaultPorts: readonly DeepReadonly<PortSpec>[] | undefined,
+  r: Resolver,
+  where: string,
+  warnings: string[],
+): RuleDraft[] {
   const drafts: RuleDraft[] = [];
   for (const [i, peer] of peers.entries()) {
     const resolved = resolvePeer(peer, r);
@@ -530,13 +539,12 @@ export function* compileSteps(input: CompileInput, cache?: CompileCache): Steps<
     }
     const p = cache.previous(namespace, tpl.name) as NetworkPolicy | undefined;
     const m = p?.metadata;
-    if (p !== undefined && m !== undefined && p.spec === tpl.spec && m.labels === tpl.labels && m.annotations === tpl.annotations && m.ownerReferences === tpl.ownerReferences) return p;
+    if (p !== undefined && m !== undefined && p.spec === tpl.spec && m.labels === tpl.labels && m.annotations === tpl.annotations && m.ownerReferences === tpl.ownerReferences)
+      return p;
     return instantiate(tpl, namespace);
   };
   const tenants = [...input.tenants].sort((a, b) => compareStrings(a.metadata.name, b.metadata.name));
-  const namespaces = new Map<string, Ns>(
-    [...input.namespaces].sort((a, b) => compareStrings(a.metadata.name, b.metadata.name)).map((n) => [n.metadata.name, n]),
-  );
+  const namespaces = new Map<string, Ns>([...input.namespaces].sort((a, b) => compareStrings(a.metadata.name, b.metadata.name)).map((n) => [n.metadata.name, n]));
   yield;
   const labels = yield* labelsByNamespace(namespaces);
   const excluded = new Set(input.settings.excludedNamespaces);
@@ -603,7 +611,17 @@ export function* compileSteps(input: CompileInput, cache?: CompileCache): Steps<
     for (const w of podWarnings.get(name) ?? []) warnings.push(w);
     if (members.length === 0 && (conflictsOf.get(name) ?? []).length === 0) warnings.push('tenant has no member namespaces');
     const conflictsOfTenant = Object.freeze(conflictsOf.get(name) ?? []);
-    results.push(Object.freeze({ name, mode, members: Object.freeze([...members]), conflicts: conflictsOfTenant, errors: Object.freeze(errors), warnings: Object.freeze(warnings), policies: Object.freeze(policies) }) as TenantResult);
+    results.push(
+      Object.freeze({
+        name,
+        mode,
+        members: Object.freeze([...members]),
+        conflicts: conflictsOfTenant,
+        errors: Object.freeze(errors),
+        warnings: Object.freeze(warnings),
+        policies: Object.freeze(policies),
+      }) as TenantResult,
+    );
     yield;
   }
 
@@ -624,11 +642,17 @@ export function* compileSteps(input: CompileInput, cache?: CompileCache): Steps<
     const tenant = tenantOfNamespace.get(ns);
     // A name that cannot be a label value (the CRD refuses it) labels nothing: such a tenant
     // cannot compile, so its members are deny-only and no rule of it selects by label.
-    if (input.settings.memberLabel && tenant !== undefined && labelValueProblem(tenant.metadata.name) === undefined) memberLabels.push(Object.freeze({ namespace: ns, tenant: tenant.metadata.name }));
+    if (input.settings.memberLabel && tenant !== undefined && labelValueProblem(tenant.metadata.name) === undefined)
+      memberLabels.push(Object.freeze({ namespace: ns, tenant: tenant.metadata.name }));
   }
   if (cache !== undefined) cache.templates = used;
   // Every element is frozen already: freeze the lists and the result, not everything again.
-  return Object.freeze({ policies: Object.freeze(written), memberLabels: Object.freeze(memberLabels), tenants: Object.freeze(results), conflicts: Object.freeze(conflicts) }) as CompileResult;
+  return Object.freeze({
+    policies: Object.freeze(written),
+    memberLabels: Object.freeze(memberLabels),
+    tenants: Object.freeze(results),
+    conflicts: Object.freeze(conflicts),
+  }) as CompileResult;
 }
 
 /**

@@ -11,16 +11,7 @@
  * labels, annotations and owners netfence sets.
  */
 import { CONFLICT_ANNOTATION, GROUP, KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/constants.js';
-import type {
-  DeepReadonly,
-  LabelSelector,
-  NetworkPolicy,
-  NetworkPolicyPeer,
-  NetworkPolicyPort,
-  NetworkPolicySpec,
-  OwnerReference,
-  PolicyType,
-} from '../api/k8s.js';
+import type { DeepReadonly, LabelSelector, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec, OwnerReference, PolicyType } from '../api/k8s.js';
 import { effectivePolicyTypes } from '../evaluator/compile.js';
 
 type Policy = DeepReadonly<NetworkPolicy>;

@@ -26,10 +26,7 @@ export interface CompilerSettings {
   memberLabel: boolean;
 }
 
-export function defaultSettings(
-  operatorNamespace: string = DEFAULT_OPERATOR_NAMESPACE,
-  extraExcluded: readonly string[] = [],
-): CompilerSettings {
+export function defaultSettings(operatorNamespace: string = DEFAULT_OPERATOR_NAMESPACE, extraExcluded: readonly string[] = []): CompilerSettings {
   const excluded = new Set<string>([...SYSTEM_NAMESPACES, operatorNamespace, ...extraExcluded]);
   return {
     excludedNamespaces: [...excluded].sort(),

@@ -157,4 +157,3 @@ export async function startOperator(settings: RunSettings, options: { kubeConfig
     },
   };
 }
-

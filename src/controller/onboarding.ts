@@ -44,6 +44,11 @@ export function onboardingBridge(desired: readonly Policy[]): Policy | undefined
   }
   const metadata = structuredClone(owner.metadata) as NetworkPolicy['metadata'];
   metadata.labels = { ...metadata.labels, [POLICY_ROLE_LABEL]: 'onboarding' };
-  const bridge: NetworkPolicy = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { ...metadata, name: ONBOARDING_BRIDGE }, spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'], ingress, egress } };
+  const bridge: NetworkPolicy = {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { ...metadata, name: ONBOARDING_BRIDGE },
+    spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'], ingress, egress },
+  };
   return bridge;
 }

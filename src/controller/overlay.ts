@@ -29,7 +29,7 @@ export class OwnWrites<V> {
   /** Notes that `value` was written at group/name (null: deleted). */
   wrote(group: string, name: string, value: V | null): void {
     let byName = this.groups.get(group);
-    if (!byName) this.groups.set(group, (byName = new Map()));
+    if (!byName) this.groups.set(group, (byName = new Map<string, { value: V | null; at: number }>()));
     byName.set(name, { value, at: this.now() });
   }
 

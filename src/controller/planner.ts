@@ -300,7 +300,7 @@ export class Planner {
     // policies are the same objects as before keeps its map.
     const desired = new Map<string, Map<string, NetworkPolicy>>();
     const policies = result.policies;
-    for (let i = 0; i < policies.length; ) {
+    for (let i = 0; i < policies.length;) {
       const ns = (policies[i] as NetworkPolicy).metadata.namespace;
       let end = i + 1;
       while (end < policies.length && (policies[end] as NetworkPolicy).metadata.namespace === ns) end++;

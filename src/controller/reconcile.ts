@@ -22,13 +22,7 @@
  *   An unchanged status is not written.
  */
 import { createHash } from 'node:crypto';
-import {
-  CONDITION,
-  KIND,
-  API_VERSION,
-  POLICY_NAMES,
-  REASON,
-} from '../api/constants.js';
+import { CONDITION, KIND, API_VERSION, POLICY_NAMES, REASON } from '../api/constants.js';
 import type { DeepReadonly, NetworkPolicy } from '../api/k8s.js';
 import { LIMITS } from '../api/schema.js';
 import { formatTime } from '../core/time.js';
@@ -163,7 +157,10 @@ export interface NamespaceContext {
 }
 
 /** What was written, as a short hash: memory keeps one per managed policy. */
-const digestOf = (p: Policy): string => createHash('sha1').update(canonicalJson([p.metadata.labels, p.metadata.annotations, p.metadata.ownerReferences, p.spec])).digest('base64');
+const digestOf = (p: Policy): string =>
+  createHash('sha1')
+    .update(canonicalJson([p.metadata.labels, p.metadata.annotations, p.metadata.ownerReferences, p.spec]))
+    .digest('base64');
 
 const ownersOf = (p: Policy): TenantRef[] => tenantOwners(p).map((o) => ({ name: o.name, uid: o.uid }));
 
@@ -254,12 +251,15 @@ export async function reconcileNamespace(namespace: string, ctx: NamespaceContex
   const fenced = desired.some((p) => p.metadata.name === POLICY_NAMES.defaultDeny);
   if (labelFailure !== undefined && !fenced) {
     report(namespace, outcome, recorder, desired);
-    throw labelFailure;
+    throw labelFailure.error;
   }
   if (outcome.blocked.length > 0) memory.blockedIn.add(namespace);
   else memory.blockedIn.delete(namespace);
   const wanted = plan.desired.get(namespace);
-  const stale = [...live.values()].filter((p) => !wanted?.has(p.metadata.name) && isNetfenceOwned(p)).sort(writeOrder).reverse();
+  const stale = [...live.values()]
+    .filter((p) => !wanted?.has(p.metadata.name) && isNetfenceOwned(p))
+    .sort(writeOrder)
+    .reverse();
   for (const policy of stale) {
     await writer.remove(policy);
     memory.written.delete(`${namespace}/${policy.metadata.name}`);
@@ -267,14 +267,19 @@ export async function reconcileNamespace(namespace: string, ctx: NamespaceContex
   }
   if (labelFailure !== undefined) {
     report(namespace, outcome, recorder, desired, stale);
-    throw labelFailure;
+    throw labelFailure.error;
   }
   report(namespace, outcome, recorder, desired, stale);
   return outcome;
 }
 
 /** Writes the member label where it differs from the plan; the failure, if any, for the caller to throw once the policies are written. */
-async function writeMemberLabel(namespace: string, member: MemberLabelState | undefined, outcome: NamespaceOutcome, memory: ReconcileMemory): Promise<unknown> {
+async function writeMemberLabel(
+  namespace: string,
+  member: MemberLabelState | undefined,
+  outcome: NamespaceOutcome,
+  memory: ReconcileMemory,
+): Promise<{ error: unknown } | undefined> {
   if (member === undefined || member.have === member.want) {
     memory.labelFailures.delete(namespace);
     return undefined;
@@ -289,7 +294,7 @@ async function writeMemberLabel(namespace: string, member: MemberLabelState | un
     const verb = member.want === undefined ? 'remove' : 'set';
     const tenants = [...new Set([member.want, member.have])].filter((t): t is string => t !== undefined);
     if (!isAborted(error)) memory.labelFailures.set(namespace, { tenants, message: `cannot ${verb} its member label: ${(error as Error).message}` });
-    return error;
+    return { error };
   }
 }
 
@@ -371,7 +376,10 @@ export async function reconcileTenant(name: string, ctx: TenantContext): Promise
   const total = result.policies.length;
   const generation = tenant.metadata.generation;
   for (const [ns, f] of ctx.memory.labelFailures) if (f.tenants.includes(name)) failures.push(`namespace ${ns}: ${f.message}`);
-  const failure = failures.length === 0 ? undefined : failures.slice(0, LISTED_FAILURES).join('; ') + (failures.length > LISTED_FAILURES ? `; and ${failures.length - LISTED_FAILURES} more` : '');
+  const failure =
+    failures.length === 0
+      ? undefined
+      : failures.slice(0, LISTED_FAILURES).join('; ') + (failures.length > LISTED_FAILURES ? `; and ${failures.length - LISTED_FAILURES} more` : '');
   const conflicts = result.conflicts.map((c) => `${c.namespace} (claimed by ${c.tenants.join(', ')})`);
 
   const conditions: Omit<Condition, 'lastTransitionTime'>[] = [];
@@ -386,7 +394,12 @@ export async function reconcileTenant(name: string, ctx: TenantContext): Promise
     cond(CONDITION.ready, true, REASON.audit, `Audit mode: no policy written; Enforce would make ${planned.length} changes`);
   } else if (inPlace < total || bridges > 0) {
     const onboarding = bridges > 0 ? `; ${bridges} namespace${bridges === 1 ? '' : 's'} still onboarding` : '';
-    cond(CONDITION.ready, false, failure ? REASON.applyFailed : REASON.progressing, `${inPlace} of ${total} policies in place${onboarding}${failure ? `; last failure: ${failure}` : ''}`);
+    cond(
+      CONDITION.ready,
+      false,
+      failure ? REASON.applyFailed : REASON.progressing,
+      `${inPlace} of ${total} policies in place${onboarding}${failure ? `; last failure: ${failure}` : ''}`,
+    );
   } else {
     cond(CONDITION.ready, true, REASON.reconciled, `${total} policies in place in ${result.members.length} namespaces`);
   }
@@ -397,7 +410,12 @@ export async function reconcileTenant(name: string, ctx: TenantContext): Promise
     result.errors.length > 0 ? REASON.invalidSpec : conflicts.length > 0 ? REASON.namespaceConflict : failure ? REASON.applyFailed : REASON.reconciled,
     result.errors.length > 0 ? result.errors.join('; ') : conflicts.length > 0 ? conflicts.join('; ') : (failure ?? 'no problems'),
   );
-  cond(CONDITION.conflict, conflicts.length > 0, conflicts.length > 0 ? REASON.namespaceConflict : REASON.noConflict, conflicts.length > 0 ? conflicts.join('; ') : 'no namespace is claimed by another tenant');
+  cond(
+    CONDITION.conflict,
+    conflicts.length > 0,
+    conflicts.length > 0 ? REASON.namespaceConflict : REASON.noConflict,
+    conflicts.length > 0 ? conflicts.join('; ') : 'no namespace is claimed by another tenant',
+  );
 
   const status: TenantIsolationStatus = {
     ...(generation !== undefined ? { observedGeneration: generation } : {}),

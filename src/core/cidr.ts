@@ -114,7 +114,7 @@ export function formatIP(ip: IP): string {
   // Compress the longest run of zero groups (length >= 2), as RFC 5952 prescribes.
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== '0') {
       i++;
       continue;

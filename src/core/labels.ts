@@ -44,11 +44,7 @@ export function matchesSelector(selector: DeepReadonly<LabelSelector> | undefine
 }
 
 export function isEmptySelector(selector: DeepReadonly<LabelSelector> | undefined): boolean {
-  return (
-    selector !== undefined &&
-    Object.keys(selector.matchLabels ?? {}).length === 0 &&
-    (selector.matchExpressions ?? []).length === 0
-  );
+  return selector !== undefined && Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0;
 }
 
 /** One problem of a selector: where in it (`['matchExpressions', 0, 'values', 1]`) and what is wrong. */

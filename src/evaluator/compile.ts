@@ -10,15 +10,7 @@
  * ignored; a port range with endPort below port matches nothing.
  * Caveats: an unparseable CIDR cannot be given a meaning and throws.
  */
-import type {
-  LabelSelector,
-  NetworkPolicy,
-  NetworkPolicyPeer,
-  NetworkPolicyPort,
-  NetworkPolicySpec,
-  PolicyType,
-  Protocol,
-} from '../api/k8s.js';
+import type { LabelSelector, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec, PolicyType, Protocol } from '../api/k8s.js';
 import { parseCidr, type Cidr } from '../core/cidr.js';
 
 export interface PolicyRef {
@@ -37,9 +29,7 @@ export type CompiledPeer =
   | { kind: 'nothing' };
 
 export type CompiledPort =
-  | { protocol: Protocol; kind: 'all' }
-  | { protocol: Protocol; kind: 'range'; first: number; last: number }
-  | { protocol: Protocol; kind: 'named'; name: string };
+  { protocol: Protocol; kind: 'all' } | { protocol: Protocol; kind: 'range'; first: number; last: number } | { protocol: Protocol; kind: 'named'; name: string };
 
 export interface CompiledRule {
   /** null: every peer (the list was absent or empty). */
@@ -103,11 +93,7 @@ export function compilePort(p: Readonly<NetworkPolicyPort>): CompiledPort {
   return { protocol, kind: 'range', first: p.port, last: p.endPort ?? p.port };
 }
 
-function compileRule(
-  peers: readonly NetworkPolicyPeer[] | undefined,
-  ports: readonly NetworkPolicyPort[] | undefined,
-  where: string,
-): CompiledRule {
+function compileRule(peers: readonly NetworkPolicyPeer[] | undefined, ports: readonly NetworkPolicyPort[] | undefined, where: string): CompiledRule {
   return {
     peers: peers === undefined || peers.length === 0 ? null : peers.map((p, i) => compilePeer(p, `${where}[${i}]`)),
     ports: ports === undefined || ports.length === 0 ? null : ports.map(compilePort),
@@ -123,11 +109,7 @@ export function compilePolicy(policy: Readonly<NetworkPolicy>): CompiledPolicy {
   return {
     ref,
     podSelector: spec.podSelector ?? {},
-    ingress: types.includes('Ingress')
-      ? (spec.ingress ?? []).map((r, i) => compileRule(r.from, r.ports, `${where}.ingress[${i}].from`))
-      : null,
-    egress: types.includes('Egress')
-      ? (spec.egress ?? []).map((r, i) => compileRule(r.to, r.ports, `${where}.egress[${i}].to`))
-      : null,
+    ingress: types.includes('Ingress') ? (spec.ingress ?? []).map((r, i) => compileRule(r.from, r.ports, `${where}.ingress[${i}].from`)) : null,
+    egress: types.includes('Egress') ? (spec.egress ?? []).map((r, i) => compileRule(r.to, r.ports, `${where}.egress[${i}].to`)) : null,
   };
 }

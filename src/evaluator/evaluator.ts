@@ -61,9 +61,7 @@ export interface ClusterModel {
 }
 
 /** Why a connection is allowed whatever the policies say. */
-export type Exemption =
-  | { kind: 'self'; reason: string }
-  | { kind: 'node'; node: string; reason: string };
+export type Exemption = { kind: 'self'; reason: string } | { kind: 'node'; node: string; reason: string };
 
 export const SELF_REASON = 'a pod cannot block traffic to itself';
 export const NODE_REASON = 'traffic between a pod and the node it runs on is always allowed';
@@ -147,10 +145,7 @@ function peerMatches(peer: CompiledPeer, policyNamespace: string, endpoint: Reso
     case 'pods': {
       if (endpoint.kind !== 'pod') return false;
       const pod = endpoint.pod;
-      const inNamespace =
-        peer.namespaceSelector === undefined
-          ? pod.namespace === policyNamespace
-          : matchesSelector(peer.namespaceSelector, pod.namespaceLabels);
+      const inNamespace = peer.namespaceSelector === undefined ? pod.namespace === policyNamespace : matchesSelector(peer.namespaceSelector, pod.namespaceLabels);
       return inNamespace && (peer.podSelector === undefined || matchesSelector(peer.podSelector, pod.labels));
     }
     case 'nothing':
@@ -159,14 +154,7 @@ function peerMatches(peer: CompiledPeer, policyNamespace: string, endpoint: Reso
 }
 
 /** `remote` is the other end of the connection: the source for ingress, the destination for egress. */
-function ruleMatches(
-  rule: CompiledRule,
-  policyNamespace: string,
-  remote: Resolved,
-  destination: Resolved,
-  port: number,
-  protocol: Protocol,
-): boolean {
+function ruleMatches(rule: CompiledRule, policyNamespace: string, remote: Resolved, destination: Resolved, port: number, protocol: Protocol): boolean {
   if (rule.ports !== null) {
     const portOk = rule.ports.some((p) => {
       if (p.protocol !== protocol) return false;
@@ -176,10 +164,7 @@ function ruleMatches(
         case 'range':
           return p.first <= port && port <= p.last;
         case 'named':
-          return (
-            destination.kind === 'pod' &&
-            (destination.pod.namedPorts.get(namedPortKey(protocol, p.name))?.includes(port) ?? false)
-          );
+          return destination.kind === 'pod' && (destination.pod.namedPorts.get(namedPortKey(protocol, p.name))?.includes(port) ?? false);
       }
     });
     if (!portOk) return false;
@@ -203,8 +188,7 @@ export function buildEvaluator(model: ClusterModel): Evaluator {
     if (namespaceLabels.has(name)) throw new Error(`Namespace ${name} is listed twice`);
     namespaceLabels.set(name, { ...ns.metadata.labels, [NAMESPACE_NAME_LABEL]: name });
   }
-  const labelsOfNamespace = (name: string): Labels =>
-    namespaceLabels.get(name) ?? Object.freeze({ [NAMESPACE_NAME_LABEL]: name });
+  const labelsOfNamespace = (name: string): Labels => namespaceLabels.get(name) ?? Object.freeze({ [NAMESPACE_NAME_LABEL]: name });
 
   const policiesByNamespace = new Map<string, CompiledPolicy[]>();
   const policyKeys = new Set<string>();
@@ -292,14 +276,8 @@ export function buildEvaluator(model: ClusterModel): Evaluator {
       if (!PROTOCOLS.includes(protocol)) throw new RangeError(`protocol ${JSON.stringify(protocol)} is not one of ${PROTOCOLS.join(', ')}`);
       const source = resolve(from);
       const destination = resolve(to);
-      const egress =
-        source.kind === 'pod'
-          ? side(source.pod.egressPolicies, (p) => p.egress ?? [], destination, destination, port, protocol)
-          : openSide();
-      const ingress =
-        destination.kind === 'pod'
-          ? side(destination.pod.ingressPolicies, (p) => p.ingress ?? [], source, destination, port, protocol)
-          : openSide();
+      const egress = source.kind === 'pod' ? side(source.pod.egressPolicies, (p) => p.egress ?? [], destination, destination, port, protocol) : openSide();
+      const ingress = destination.kind === 'pod' ? side(destination.pod.ingressPolicies, (p) => p.ingress ?? [], source, destination, port, protocol) : openSide();
       const exempt = exemption(source, destination);
       const verdict: Verdict = { allowed: exempt !== undefined || (egress.allowed && ingress.allowed), egress, ingress };
       if (exempt !== undefined) verdict.exempt = exempt;

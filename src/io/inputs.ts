@@ -49,10 +49,7 @@ const KINDS: ReadonlyMap<string, KindRules> = new Map<string, KindRules>([
   ['v1/Namespace', { validate: validateNamespace, namespaced: false }],
   ['v1/Pod', { validate: validatePod, namespaced: true }],
   ['networking.k8s.io/v1/NetworkPolicy', { validate: validateNetworkPolicy, namespaced: true }],
-  ...[...WORKLOAD_KINDS].map(([type, workload]): [string, KindRules] => [
-    type,
-    { validate: (obj) => validateWorkload(obj, workload.templatePath), namespaced: true, workload },
-  ]),
+  ...[...WORKLOAD_KINDS].map(([type, workload]): [string, KindRules] => [type, { validate: (obj) => validateWorkload(obj, workload.templatePath), namespaced: true, workload }]),
 ]);
 
 /** The value with every null field left out, as the API server decodes it; unchanged parts are shared. */
@@ -61,7 +58,7 @@ function withoutNulls(value: unknown): unknown {
     let out: unknown[] | undefined;
     value.forEach((v, i) => {
       const w = withoutNulls(v);
-      if (w !== v) (out ??= [...value])[i] = w;
+      if (w !== v) (out ??= [...(value as unknown[])])[i] = w;
     });
     return out ?? value;
   }
@@ -149,8 +146,7 @@ export function collectInputs(manifests: readonly Manifest[]): Inputs {
       const pod = workloadPod(stored, rules.workload);
       inputs.workloads.push(pod);
       inputs.sourceOf.set(pod, where);
-    }
-    else inputs.policies.push(stored as unknown as NetworkPolicy);
+    } else inputs.policies.push(stored as unknown as NetworkPolicy);
   }
   if (problems.length > 0) throw new InputError(problems);
   return inputs;

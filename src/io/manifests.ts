@@ -209,7 +209,10 @@ function chunks(text: string): Chunk[] {
 
 function yamlFull(text: string, start: number, end: number, line: number, c: Collector): void {
   if (end - start > READ_LIMITS.fullReaderBytes) {
-    c.problem(line, `a YAML document of ${formatBytes(end - start)} that only the full YAML reader can read, which takes at most ${formatBytes(READ_LIMITS.fullReaderBytes)}: split it, or give it as JSON`);
+    c.problem(
+      line,
+      `a YAML document of ${formatBytes(end - start)} that only the full YAML reader can read, which takes at most ${formatBytes(READ_LIMITS.fullReaderBytes)}: split it, or give it as JSON`,
+    );
     return;
   }
   const longest = longestLine(text, start, end);
@@ -256,7 +259,10 @@ function yamlChunk(text: string, ch: Chunk, c: Collector): void {
     doc = readFast(text, ch.content, ch.end, ch.contentLine, { maxScalar: READ_LIMITS.objectBytes, transformItem: slim });
   } catch (e) {
     if (e instanceof TooLarge) {
-      c.problem(e.line, `${e.what} of ${e.what === 'a line' ? '' : 'more than '}${formatBytes(e.size)}: larger than the API server accepts for a whole object (${formatBytes(READ_LIMITS.objectBytes)})`);
+      c.problem(
+        e.line,
+        `${e.what} of ${e.what === 'a line' ? '' : 'more than '}${formatBytes(e.size)}: larger than the API server accepts for a whole object (${formatBytes(READ_LIMITS.objectBytes)})`,
+      );
       return;
     }
     if (!(e instanceof GiveUp)) throw e;

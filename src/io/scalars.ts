@@ -60,5 +60,6 @@ export function resolvePlain(text: string): unknown {
 export function keyOf(value: unknown): string {
   if (typeof value === 'string') return value;
   if (value === null) return 'null';
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- callers pass scalars only (both readers reject a mapping or list as a key)
   return String(value);
 }

@@ -33,7 +33,7 @@ function slimPodSpec(spec: unknown): unknown {
   if (!isRecord(spec)) return spec;
   const s = pick(spec, ['hostNetwork']);
   const containers = spec.containers;
-  if (containers !== undefined) s.containers = Array.isArray(containers) ? containers.map((c) => (isRecord(c) ? pick(c, ['name', 'ports']) : c)) : containers;
+  if (containers !== undefined) s.containers = Array.isArray(containers) ? (containers as unknown[]).map((c) => (isRecord(c) ? pick(c, ['name', 'ports']) : c)) : containers;
   return s;
 }
 

@@ -33,9 +33,7 @@ function plainSafe(s: string): boolean {
 }
 
 // YAML 1.1 also breaks lines at U+0085, U+2028 and U+2029; JSON.stringify leaves them (and DEL) raw.
-// eslint-disable-next-line no-control-regex
 const EXTRA_ESCAPES = /[\u007f\u0085\u2028\u2029]/g;
-// eslint-disable-next-line no-control-regex
 const HAS_EXTRA_ESCAPE = /[\u007f\u0085\u2028\u2029]/;
 
 function stringText(v: string): string {

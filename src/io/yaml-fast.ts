@@ -96,6 +96,7 @@ class Reader {
   }
 
   fail(reason: string, line = this.line): never {
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- GiveUp is a signal caught in this module, not an error: no stack to capture
     throw new GiveUp(reason, line);
   }
 
@@ -473,7 +474,7 @@ class Reader {
     let size = 0;
     let leadingBlankMax = 0;
     while (pos < this.end) {
-      let nl = t.indexOf('\n', pos);
+      const nl = t.indexOf('\n', pos);
       if (nl < 0 || nl >= this.end) this.fail('a block scalar at the end of the input without a line break');
       let le = nl;
       if (le > pos && t.charCodeAt(le - 1) === CR) le--;

@@ -11,7 +11,7 @@
  * bomb) are errors with a line, never a crash. Duplicate keys, complex keys and tags other
  * than the standard scalar and collection tags are errors.
  */
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, Scalar, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Scalar, type Document, type Node } from 'yaml';
 import { setOwn } from '../core/objects.js';
 import { keyOf, resolvePlain } from './scalars.js';
 
@@ -26,7 +26,7 @@ export interface FullDocument {
   /** The line a document's content starts on. */
   line: number;
   /** Line of the value at `path` (nearest ancestor present). */
-  lineOf(path: readonly (string | number)[]): number;
+  lineOf: (path: readonly (string | number)[]) => number;
 }
 
 export interface FullOptions {
@@ -51,7 +51,8 @@ function offsetOf(node: unknown): number {
 }
 
 function scalarValue(node: Scalar): unknown {
-  const text = String(node.value ?? '');
+  // The failsafe schema (see parseAllDocuments below) leaves every scalar a string; an empty one may be null.
+  const text = typeof node.value === 'string' ? node.value : '';
   const tag = node.tag;
   if (tag === undefined) return node.type === 'PLAIN' ? resolvePlain(text) : text;
   switch (tag) {
@@ -189,7 +190,9 @@ function locate(doc: Document, root: unknown, path: readonly (string | number)[]
   for (const seg of path) {
     if (isAlias(node)) node = node.resolve(doc);
     if (isMap(node) && typeof seg === 'string') {
-      const pair = node.items.find((p) => (isScalar(p.key) ? keyOf(p.key.type === 'PLAIN' && p.key.tag === undefined ? resolvePlain(String(p.key.value)) : p.key.value) === seg : false));
+      const pair = node.items.find((p) =>
+        isScalar(p.key) ? keyOf(p.key.type === 'PLAIN' && p.key.tag === undefined ? resolvePlain(String(p.key.value)) : p.key.value) === seg : false,
+      );
       if (pair === undefined) return line;
       line = lineAt(offsetOf(pair.key));
       node = pair.value;

@@ -30,7 +30,7 @@ export interface Connection {
   /** TLS settings of the cluster and the client certificate; one for the whole process. */
   dispatcher: Dispatcher;
   /** Authentication headers for the next request (a fresh object each call). */
-  headers(): Promise<Record<string, string>>;
+  headers: () => Promise<Record<string, string>>;
   /** Where the settings came from, for logs: `file (context NAME)` or `in-cluster`. */
   source: string;
 }
@@ -66,11 +66,7 @@ export interface TlsSettings {
   servername?: string;
 }
 
-export type Auth =
-  | { type: 'none' }
-  | { type: 'token'; token: string }
-  | { type: 'tokenFile'; path: string }
-  | { type: 'basic'; username: string; password: string };
+export type Auth = { type: 'none' } | { type: 'token'; token: string } | { type: 'tokenFile'; path: string } | { type: 'basic'; username: string; password: string };
 
 /** What `loadConnection` decided, before it builds anything. */
 export type ConnectionPlan =
@@ -169,7 +165,8 @@ function merge(texts: [string, Buffer][]): Merged {
         if (typeof name !== 'string' || !name) throw new KubeConfigError(`kubeconfig ${file}: an entry of ${list} has no name`);
         if (into.has(name)) continue;
         const entry = named?.[key] ?? {};
-        if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new KubeConfigError(`kubeconfig ${file}: ${list} ${JSON.stringify(name)}: ${key} is not a mapping`);
+        if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+          throw new KubeConfigError(`kubeconfig ${file}: ${list} ${JSON.stringify(name)}: ${key} is not a mapping`);
         into.set(name, { entry: entry as RawObject, dir, file });
       }
     }
@@ -200,7 +197,13 @@ function planFromMerged(merged: Merged, readFile: (path: string) => Buffer): Con
 
   const c = cluster.entry;
   const u = user?.entry ?? {};
-  const fallback = u['exec'] ? 'the user runs an exec credential plugin' : u['auth-provider'] ? 'the user has an auth-provider' : c['proxy-url'] ? 'the cluster is reached through a proxy-url' : undefined;
+  const fallback = u['exec']
+    ? 'the user runs an exec credential plugin'
+    : u['auth-provider']
+      ? 'the user has an auth-provider'
+      : c['proxy-url']
+        ? 'the cluster is reached through a proxy-url'
+        : undefined;
   if (fallback) {
     return { kind: 'client-node', source, reason: fallback, kubeconfig: singleContextYaml(contextName, context, clusterName, cluster, userName as string | undefined, user) };
   }
@@ -309,7 +312,9 @@ function planInCluster(env: NodeJS.ProcessEnv, dir: string, readFile: (path: str
   const host = env['KUBERNETES_SERVICE_HOST'];
   const port = env['KUBERNETES_SERVICE_PORT'];
   if (!host || !port) {
-    throw new KubeConfigError('no kubeconfig: --kubeconfig not given, $KUBECONFIG not set, no ~/.kube/config, and not in a cluster (KUBERNETES_SERVICE_HOST/KUBERNETES_SERVICE_PORT unset)');
+    throw new KubeConfigError(
+      'no kubeconfig: --kubeconfig not given, $KUBECONFIG not set, no ~/.kube/config, and not in a cluster (KUBERNETES_SERVICE_HOST/KUBERNETES_SERVICE_PORT unset)',
+    );
   }
   const tokenPath = join(dir, 'token');
   const caPath = join(dir, 'ca.crt');
@@ -398,7 +403,7 @@ export async function connectionFromKubeConfig(config: KubeConfig, source = 'Kub
   const authenticate = async (): Promise<{ headers: Record<string, string>; dispatcher: Dispatcher | undefined }> => {
     const ctx = new RequestContext(server, HttpMethod.GET);
     await config.applySecurityAuthentication(ctx);
-    return { headers: ctx.getHeaders(), dispatcher: ctx.getDispatcher() as Dispatcher | undefined };
+    return { headers: ctx.getHeaders(), dispatcher: ctx.getDispatcher() };
   };
   const first = await authenticate();
   const dispatcher = first.dispatcher ?? new Agent();

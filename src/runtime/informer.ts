@@ -45,19 +45,9 @@
  * Caveat: an object `transform` throws on is logged and skipped: a watch event keeps the
  * cached version, a list leaves the object out (and so reports it deleted).
  */
-import { Observable, Subject } from 'rxjs';
+import { type Observable, Subject } from 'rxjs';
 import { deepFreeze, isRecord } from '../core/objects.js';
-import {
-  ApiError,
-  METADATA_LIST_ACCEPT,
-  METADATA_WATCH_ACCEPT,
-  resourcePath,
-  toApiError,
-  type KubeClient,
-  type Query,
-  type ResourceRef,
-  type WatchEvent,
-} from '../kube/client.js';
+import { ApiError, METADATA_LIST_ACCEPT, METADATA_WATCH_ACCEPT, resourcePath, toApiError, type KubeClient, type Query, type ResourceRef, type WatchEvent } from '../kube/client.js';
 import type { Logger } from './log.js';
 
 export type Change<T> = { type: 'upsert'; object: T; old?: T } | { type: 'delete'; object: T } | { type: 'resync'; object: T };
@@ -65,9 +55,7 @@ export type Change<T> = { type: 'upsert'; object: T; old?: T } | { type: 'delete
 export type RelistReason = 'start' | 'expired' | 'error';
 export type WatchRestartReason = 'closed' | 'idle' | 'error';
 export type InformerEvent =
-  | { type: 'relist'; reason: RelistReason }
-  | { type: 'watch-restart'; reason: WatchRestartReason }
-  | { type: 'error'; error: ApiError; during: 'list' | 'watch' };
+  { type: 'relist'; reason: RelistReason } | { type: 'watch-restart'; reason: WatchRestartReason } | { type: 'error'; error: ApiError; during: 'list' | 'watch' };
 
 export type InformerState = 'idle' | 'listing' | 'watching' | 'backoff' | 'stopped';
 
@@ -160,11 +148,7 @@ interface Entry<T> {
 
 type ListOutcome = { outcome: 'listed' } | { outcome: 'expired' } | { outcome: 'error'; error: ApiError } | { outcome: 'stopped' };
 type WatchOutcome =
-  | { outcome: 'expired'; progressed: boolean }
-  | { outcome: 'closed'; healthy: boolean }
-  | { outcome: 'idle' }
-  | { outcome: 'error'; error: ApiError }
-  | { outcome: 'stopped' };
+  { outcome: 'expired'; progressed: boolean } | { outcome: 'closed'; healthy: boolean } | { outcome: 'idle' } | { outcome: 'error'; error: ApiError } | { outcome: 'stopped' };
 
 function isRawObject(value: unknown): value is RawObject {
   return isRecord(value) && isRecord(value.metadata) && typeof value.metadata.name === 'string';
@@ -248,11 +232,11 @@ class SupervisedInformer<T> implements Informer<T> {
     if (object === undefined) return;
     for (const [index, valuesOf] of Object.entries(this.options.indexers ?? {})) {
       let byValue = this.indexes.get(index);
-      if (!byValue) this.indexes.set(index, (byValue = new Map()));
+      if (!byValue) this.indexes.set(index, (byValue = new Map<string, Map<string, T>>()));
       for (const value of valuesOf(object)) {
         let objects = byValue.get(value);
         if (add) {
-          if (!objects) byValue.set(value, (objects = new Map()));
+          if (!objects) byValue.set(value, (objects = new Map<string, T>()));
           objects.set(key, object);
         } else if (objects) {
           objects.delete(key);

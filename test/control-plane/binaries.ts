@@ -120,7 +120,7 @@ export interface BuildOnceSteps<T> {
   build(): Promise<void>;
   /** What an incomplete `target` lacks, for the error. */
   lacks: string;
-  onWait(ownerPid: number | undefined): void;
+  onWait: (ownerPid: number | undefined) => void;
 }
 
 /**
@@ -204,7 +204,10 @@ function withoutCommentLines(text: string): string {
 
 /** `go` on PATH, else in GOROOT. */
 export function findGo(env: NodeJS.ProcessEnv): string | undefined {
-  const onPath = (env['PATH'] ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'go'));
+  const onPath = (env['PATH'] ?? '')
+    .split(delimiter)
+    .filter(Boolean)
+    .map((dir) => join(dir, 'go'));
   const goroot = env['GOROOT'] ? [join(env['GOROOT'], 'bin', 'go')] : [];
   return [...onPath, ...goroot].find(isExecutable);
 }
@@ -263,10 +266,7 @@ async function build(request: BuildRequest): Promise<void> {
     // `go build -o DIR/` names each binary after its package path: .../kube-apiserver, and
     // `server` for go.etcd.io/etcd/server/v3.
     renameSync(join(staging, 'server'), join(staging, 'etcd'));
-    writeFileSync(
-      join(staging, 'build.json'),
-      JSON.stringify({ ...versions, go: goVersion, seconds: Math.round((Date.now() - started) / 1000) }, null, 2) + '\n',
-    );
+    writeFileSync(join(staging, 'build.json'), JSON.stringify({ ...versions, go: goVersion, seconds: Math.round((Date.now() - started) / 1000) }, null, 2) + '\n');
     rmSync(target, { recursive: true, force: true });
     renameSync(staging, target);
     log(`built kube-apiserver, etcd and kubectl in ${elapsed(started)}`);
@@ -309,9 +309,7 @@ function runGo(go: string, args: string[], options: RunGoOptions): Promise<{ std
       }
     });
     const progress = setInterval(() => {
-      const what = options.expected
-        ? `compiled ${compiled} of ${options.expected.size} packages`
-        : `downloaded ${downloads} modules`;
+      const what = options.expected ? `compiled ${compiled} of ${options.expected.size} packages` : `downloaded ${downloads} modules`;
       options.log(`  ... ${what}, ${elapsed(options.started)}`);
     }, PROGRESS_EVERY_MS);
     child.on('error', (error) => {

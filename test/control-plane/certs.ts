@@ -156,13 +156,13 @@ function distinguishedName(commonName: string): Buffer {
 function keyIdentifier(publicKey: KeyObject): Buffer {
   const spki = publicKey.export({ type: 'spki', format: 'der' });
   // For an EC key the SPKI ends with the uncompressed point (65 bytes for P-256).
-  return createHash('sha1').update(spki.subarray(spki.length - 65)).digest();
+  return createHash('sha1')
+    .update(spki.subarray(spki.length - 65))
+    .digest();
 }
 
 function extension(oid: string, critical: boolean, value: Buffer): Buffer {
-  return critical
-    ? sequence(objectIdentifier(oid), boolean(true), octetString(value))
-    : sequence(objectIdentifier(oid), octetString(value));
+  return critical ? sequence(objectIdentifier(oid), boolean(true), octetString(value)) : sequence(objectIdentifier(oid), octetString(value));
 }
 
 function keyUsage(bits: readonly number[]): Buffer {
@@ -174,10 +174,7 @@ function keyUsage(bits: readonly number[]): Buffer {
 }
 
 function subjectAltName(dnsNames: readonly string[], ipAddresses: readonly string[]): Buffer {
-  const names = [
-    ...dnsNames.map((name) => contextPrimitive(2, Buffer.from(name, 'ascii'))),
-    ...ipAddresses.map((ip) => contextPrimitive(7, ipv4Bytes(ip))),
-  ];
+  const names = [...dnsNames.map((name) => contextPrimitive(2, Buffer.from(name, 'ascii'))), ...ipAddresses.map((ip) => contextPrimitive(7, ipv4Bytes(ip)))];
   return sequence(...names);
 }
 

@@ -171,7 +171,7 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
   };
   const apiserverRecord = (): ProcessRecord | undefined => state.processes.find((p) => p.name === APISERVER);
   const server = state.server ?? '';
-  const paths = credentials as CredentialPaths;
+  const paths = credentials;
   const etcd = state.etcd ?? '';
   return {
     state,
@@ -342,15 +342,7 @@ async function compactHistory(etcd: string): Promise<void> {
   await post('/v3/kv/compaction', { revision, physical: true });
 }
 
-async function startApiserver(
-  exe: string,
-  dir: string,
-  state: ControlPlaneState,
-  etcd: string,
-  paths: CredentialPaths,
-  deadline: number,
-  samePort?: number,
-): Promise<string> {
+async function startApiserver(exe: string, dir: string, state: ControlPlaneState, etcd: string, paths: CredentialPaths, deadline: number, samePort?: number): Promise<string> {
   for (let attempt = 1; ; attempt++) {
     const port = samePort ?? (await freePorts(1))[0];
     const server = `https://127.0.0.1:${port}`;
@@ -445,14 +437,10 @@ function probeHttp(url: string): Promise<boolean> {
 
 function probeReadyz(server: string, paths: CredentialPaths): Promise<boolean> {
   return new Promise((resolvePromise) => {
-    const req = httpsRequest(
-      `${server}/readyz`,
-      { ca: paths.caPem, headers: { authorization: `Bearer ${paths.adminToken}` }, timeout: 2000 },
-      (res) => {
-        res.resume();
-        resolvePromise(res.statusCode === 200);
-      },
-    );
+    const req = httpsRequest(`${server}/readyz`, { ca: paths.caPem, headers: { authorization: `Bearer ${paths.adminToken}` }, timeout: 2000 }, (res) => {
+      res.resume();
+      resolvePromise(res.statusCode === 200);
+    });
     req.on('error', () => resolvePromise(false));
     req.on('timeout', () => req.destroy());
     req.end();

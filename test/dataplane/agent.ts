@@ -132,7 +132,7 @@ function probeUdp(request: ProbeRequest, timeoutMs: number): Promise<Omit<ProbeR
     const start = (): void =>
       socket.connect(request.port, request.host, () => {
         socket.send('probe\n', (error) => {
-          if (error) finish({ outcome: classify(error as NodeJS.ErrnoException), detail: (error as NodeJS.ErrnoException).code ?? error.message });
+          if (error) finish({ outcome: classify(error), detail: (error as NodeJS.ErrnoException).code ?? error.message });
         });
       });
     if (request.from) socket.bind({ address: request.from, port: 0 }, start);

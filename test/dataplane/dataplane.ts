@@ -21,7 +21,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { isApiError, kubeClient, resourcePath, RESOURCES, type KubeClient } from '../../src/kube/client.js';
+import { isApiError, kubeClient, resourcePath, type KubeClient } from '../../src/kube/client.js';
 import { Agent, inNetns, Network, NODE_IP, type Listener, type Outcome, type ProbeOptions, type ProbeResult, type Proto } from './network.js';
 
 export const NODE_NAME = 'dataplane-node';
@@ -156,7 +156,7 @@ export class Dataplane {
     const check = `fetch('http://127.0.0.1:${HEALTH_PORT}/healthz').then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))`;
     for (;;) {
       if (this.kubeRouter.exitCode !== null) throw new Error(`kube-router exited (${this.kubeRouter.exitCode}):\n${this.kubeRouterLog().slice(-4000)}`);
-      let healthy = false;
+      let healthy: boolean;
       try {
         inNetns(this.network.nodeNetns, [process.execPath, '-e', check], 5000);
         healthy = /KUBE-ROUTER-FORWARD/.test(inNetns(this.network.nodeNetns, ['iptables', '-S', 'FORWARD']));
@@ -228,9 +228,11 @@ export class Dataplane {
 
   /** Force-deletes the Pod object (no kubelet would ever finish a graceful delete) and removes its namespace. */
   async deletePod(pod: DataplanePod): Promise<void> {
-    await this.api.request({ method: 'DELETE', path: resourcePath(POD_RESOURCE, { namespace: pod.namespace, name: pod.name }), query: { gracePeriodSeconds: 0 } }).catch((error: unknown) => {
-      if (!isApiError(error, 404)) throw error;
-    });
+    await this.api
+      .request({ method: 'DELETE', path: resourcePath(POD_RESOURCE, { namespace: pod.namespace, name: pod.name }), query: { gracePeriodSeconds: 0 } })
+      .catch((error: unknown) => {
+        if (!isApiError(error, 404)) throw error;
+      });
     pod.agent.stop();
     this.network.removePod(`${pod.namespace}/${pod.name}`);
     this.pods.delete(`${pod.namespace}/${pod.name}`);
@@ -256,7 +258,15 @@ export class Dataplane {
   }
 
   /** Polls a fresh probe every 25 ms until its verdict is `want`; returns the milliseconds it took, or throws after timeoutMs. */
-  async until(want: 'allowed' | 'denied', from: DataplanePod | Agent, proto: Proto, host: string, port: number, timeoutMs = 10_000, options: Omit<ProbeOptions, 'timeoutMs'> = {}): Promise<number> {
+  async until(
+    want: 'allowed' | 'denied',
+    from: DataplanePod | Agent,
+    proto: Proto,
+    host: string,
+    port: number,
+    timeoutMs = 10_000,
+    options: Omit<ProbeOptions, 'timeoutMs'> = {},
+  ): Promise<number> {
     const started = performance.now();
     let last: ProbeResult | undefined;
     while (performance.now() - started < timeoutMs) {

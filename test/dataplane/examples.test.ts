@@ -28,7 +28,7 @@
  */
 import { MANAGED_BY_LABEL, POLICY_NAMES, SYSTEM_NAMESPACES, TENANT_LABEL } from '../../src/api/constants.js';
 import type { DataplanePod } from './dataplane.js';
-import { METADATA_ADDRESS, PRIVATE_OUTSIDE_ADDRESS, PUBLIC_ADDRESS, type Agent } from './network.js';
+import { METADATA_ADDRESS, PRIVATE_OUTSIDE_ADDRESS, PUBLIC_ADDRESS } from './network.js';
 import { describeDataplane, startCluster, startImageOperator, stopCluster, type DataplaneCluster, type ImageOperator } from './support/cluster.js';
 import { allow, deny, describeRow, manifestStream, probeRows, readExamples, type Observation, type ProbeContext, type Row } from './support/examples.js';
 
@@ -88,7 +88,7 @@ const OTHER_TENANTS: Row[] = [
   deny('blog/wordpress', 'shop/storefront', 'tcp', 9090, 'shop and blog declare nothing of each other'),
   deny('shop/storefront', 'ingress-nginx/controller', 'tcp', 443, 'shop declares no egress to platform'),
   deny('blog/wordpress', 'monitoring/prometheus', 'tcp', 9090, 'blog declares no egress to platform'),
-  deny('payments/api', 'analytics/job', 'tcp', 443, 'the internet peer excepts 10.0.0.0/8, the pods\' range'),
+  deny('payments/api', 'analytics/job', 'tcp', 443, "the internet peer excepts 10.0.0.0/8, the pods' range"),
   deny('analytics/job', 'payments/api', 'tcp', 80, 'analytics reaches only the metadata address'),
   deny('acme-web/web', 'shop/storefront', 'tcp', 8080, 'shop exposes web to ingress-nginx only'),
 ];
@@ -102,7 +102,7 @@ const NO_TENANT: Row[] = [
   deny(BYSTANDER, 'monitoring/prometheus', 'tcp', 9090, 'platform admits 0.0.0.0/0 on 443 and 80 only'),
   // 0.0.0.0/0 holds the pods' addresses too, and a pod in no tenant may send anywhere.
   allow(BYSTANDER, 'ingress-nginx/controller', 'tcp', 443, 'platform admits 0.0.0.0/0 on 443: pod addresses included'),
-  allow(BYSTANDER, 'monitoring/prometheus', 'tcp', 80, 'platform\'s ingress applies to all its namespaces'),
+  allow(BYSTANDER, 'monitoring/prometheus', 'tcp', 80, "platform's ingress applies to all its namespaces"),
 ];
 
 const KUBE_SYSTEM: Row[] = [
@@ -127,9 +127,9 @@ const CLOUD_METADATA: Row[] = [
   deny('analytics/job', METADATA_ADDRESS, 'tcp', 443, 'analytics declares port 80 only'),
   allow(BYSTANDER, METADATA_ADDRESS, 'tcp', 80, 'control: an unfenced pod reaches metadata'),
   allow(BYSTANDER, METADATA_ADDRESS, 'tcp', 443, 'control: an unfenced pod reaches metadata'),
-  deny(METADATA_ADDRESS, 'ingress-nginx/controller', 'tcp', 443, 'platform\'s 0.0.0.0/0 excepts the metadata address'),
-  deny(METADATA_ADDRESS, 'ingress-nginx/controller', 'tcp', 80, 'platform\'s 0.0.0.0/0 excepts the metadata address'),
-  deny(METADATA_ADDRESS, 'monitoring/prometheus', 'tcp', 443, 'platform\'s 0.0.0.0/0 excepts the metadata address'),
+  deny(METADATA_ADDRESS, 'ingress-nginx/controller', 'tcp', 443, "platform's 0.0.0.0/0 excepts the metadata address"),
+  deny(METADATA_ADDRESS, 'ingress-nginx/controller', 'tcp', 80, "platform's 0.0.0.0/0 excepts the metadata address"),
+  deny(METADATA_ADDRESS, 'monitoring/prometheus', 'tcp', 443, "platform's 0.0.0.0/0 excepts the metadata address"),
 ];
 
 const INTERNET: Row[] = [
@@ -162,7 +162,7 @@ const EXPOSURES_AND_PEERS: Row[] = [
   allow(PUBLIC_ADDRESS, 'ingress-nginx/controller', 'tcp', 443, 'platform admits 0.0.0.0/0 on 443'),
   allow(PUBLIC_ADDRESS, 'ingress-nginx/controller', 'tcp', 80, 'platform admits 0.0.0.0/0 on 80'),
   allow(PRIVATE_OUTSIDE_ADDRESS, 'ingress-nginx/controller', 'tcp', 443, '0.0.0.0/0 excepts only the metadata address'),
-  allow(PUBLIC_ADDRESS, 'monitoring/prometheus', 'tcp', 443, 'platform\'s ingress applies to all its namespaces'),
+  allow(PUBLIC_ADDRESS, 'monitoring/prometheus', 'tcp', 443, "platform's ingress applies to all its namespaces"),
   deny(PUBLIC_ADDRESS, 'ingress-nginx/controller', 'tcp', 8080, 'platform admits 0.0.0.0/0 on 443 and 80 only'),
   deny(PUBLIC_ADDRESS, 'shop/storefront', 'tcp', 443, 'shop admits nothing from outside'),
   deny(PUBLIC_ADDRESS, 'shop/storefront', 'tcp', 8080, 'shop admits nothing from outside'),
@@ -209,11 +209,13 @@ describeDataplane('the examples on packets', () => {
       ...EXAMPLES.pods.map((p) => c.dataplane.addPod({ ...p, alsoServe: SERVED })),
     ]);
     for (const address of [PUBLIC_DNS, AS112, ...SPECIAL_ADDRESSES]) c.dataplane.network.addOutsideAddress(address);
-    const pods = new Map<string, DataplanePod>([bystander as DataplanePod, ...(examplePods as DataplanePod[])].map((p) => [`${p.namespace}/${p.name}`, p]));
-    context = { dataplane: c.dataplane, kubeconfig: c.plane.adminKubeconfig, pods, outside: outside as Agent, ledger };
+    const pods = new Map<string, DataplanePod>([bystander, ...examplePods].map((p) => [`${p.namespace}/${p.name}`, p]));
+    context = { dataplane: c.dataplane, kubeconfig: c.plane.adminKubeconfig, pods, outside, ledger };
     operator = await startImageOperator(c, 'examples-0');
     await probeRows(context, UNFENCED);
-    log(`cluster up in ${Math.round(clusterUp - started)} ms; ${pods.size} pods, the operator and every pod reachable unfenced ${Math.round(performance.now() - clusterUp)} ms later`);
+    log(
+      `cluster up in ${Math.round(clusterUp - started)} ms; ${pods.size} pods, the operator and every pod reachable unfenced ${Math.round(performance.now() - clusterUp)} ms later`,
+    );
 
     const applied = performance.now();
     c.kubectl(['apply', '--server-side', '-f', '-'], manifestStream(EXAMPLES.tenants));
@@ -230,10 +232,12 @@ describeDataplane('the examples on packets', () => {
           30_000,
         )
         .then(since),
-      ...members.flatMap((m) => [fenced(bystander as DataplanePod, m), fenced(m, bystander as DataplanePod)]),
+      ...members.flatMap((m) => [fenced(bystander, m), fenced(m, bystander)]),
     ]);
-    const [slowest, fencedMs] = (paths as [string, number][]).reduce((a, b) => (b[1] > a[1] ? b : a));
-    log(`tenants applied: policies written in all ${MEMBER_NAMESPACES.length} member namespaces in ${written} ms; every member pod fenced on packets, in and out, in ${fencedMs} ms (last: ${slowest})`);
+    const [slowest, fencedMs] = paths.reduce((a, b) => (b[1] > a[1] ? b : a));
+    log(
+      `tenants applied: policies written in all ${MEMBER_NAMESPACES.length} member namespaces in ${written} ms; every member pod fenced on packets, in and out, in ${fencedMs} ms (last: ${slowest})`,
+    );
   }, 120_000);
 
   afterAll(async () => {
@@ -243,12 +247,17 @@ describeDataplane('the examples on packets', () => {
 
   test('the operator writes exactly the expected policies into every member namespace, a deny-all of both directions among them, and none elsewhere', async () => {
     const admin = cluster!.admin;
-    for (const namespace of MEMBER_NAMESPACES) expect({ namespace, policies: await admin.policyNames(namespace) }).toEqual({ namespace, policies: sorted(EXPECTED_POLICIES[namespace] ?? []) });
+    for (const namespace of MEMBER_NAMESPACES)
+      expect({ namespace, policies: await admin.policyNames(namespace) }).toEqual({ namespace, policies: sorted(EXPECTED_POLICIES[namespace] ?? []) });
     for (const namespace of ['bystander', 'kube-system']) expect({ namespace, policies: await admin.policyNames(namespace) }).toEqual({ namespace, policies: [] });
     // P1 on its own: packets cannot tell, since every member's allow-same-tenant isolates egress too.
     for (const namespace of MEMBER_NAMESPACES) {
       const deny = (await admin.policies(namespace)).find((p) => p.metadata.name === POLICY_NAMES.defaultDeny);
-      expect({ namespace, managedBy: deny?.metadata.labels?.[MANAGED_BY_LABEL], spec: deny?.spec }).toEqual({ namespace, managedBy: 'netfence', spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] } });
+      expect({ namespace, managedBy: deny?.metadata.labels?.[MANAGED_BY_LABEL], spec: deny?.spec }).toEqual({
+        namespace,
+        managedBy: 'netfence',
+        spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
+      });
     }
   });
 
@@ -273,8 +282,16 @@ describeDataplane('the examples on packets', () => {
     // Claimed by both from its first moment (globex names it before it exists, and it is created
     // with acme's label), so it never holds an allow that kube-router could still be enforcing.
     c.kubectl(['patch', 'tenantisolation', 'globex', '--type=merge', '-p', JSON.stringify({ spec: { namespaces: ['globex-api', 'contested'] } })]);
-    c.kubectl(['apply', '--server-side', '-f', '-'], manifestStream([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'contested', labels: { [TENANT_LABEL]: 'acme' } } }]));
-    await c.admin.until('contested holds the deny alone', () => c.admin.policyNames('contested'), (names) => JSON.stringify(names) === JSON.stringify([POLICY_NAMES.defaultDeny]), 30_000);
+    c.kubectl(
+      ['apply', '--server-side', '-f', '-'],
+      manifestStream([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'contested', labels: { [TENANT_LABEL]: 'acme' } } }]),
+    );
+    await c.admin.until(
+      'contested holds the deny alone',
+      () => c.admin.policyNames('contested'),
+      (names) => JSON.stringify(names) === JSON.stringify([POLICY_NAMES.defaultDeny]),
+      30_000,
+    );
     const pod = await c.dataplane.addPod({ namespace: 'contested', name: 'pod', labels: { app: 'contested' }, ports: [], alsoServe: SERVED });
     (context.pods as Map<string, DataplanePod>).set(CONTESTED, pod);
     // kube-router sees the new pod: a bounded wait for its rules, on a path the table denies too.

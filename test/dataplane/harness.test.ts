@@ -34,7 +34,13 @@ function rootNetworkState(): string {
     .filter((line) => !line.startsWith('#'))
     .map((line) => line.replace(/\[\d+:\d+\]/g, ''))
     .join('\n');
-  return [run(['ip', '-o', 'link', 'show']).replace(/\s+link\/.*$/gm, ''), run(['ip', '-o', 'addr', 'show']), run(['ip', 'route', 'show', 'table', 'all']), rules, run(['ipset', 'list', '-n'])].join('\n');
+  return [
+    run(['ip', '-o', 'link', 'show']).replace(/\s+link\/.*$/gm, ''),
+    run(['ip', '-o', 'addr', 'show']),
+    run(['ip', 'route', 'show', 'table', 'all']),
+    rules,
+    run(['ipset', 'list', '-n']),
+  ].join('\n');
 }
 
 const alive = (pid: number): boolean => existsSync(`/proc/${pid}`) && !/\) [ZX] /.test(spawnSync('cat', [`/proc/${pid}/stat`], { encoding: 'utf8' }).stdout);
@@ -63,7 +69,12 @@ describeDataplane('the dataplane harness', () => {
   const denyAll = (): void =>
     void cluster!.kubectl(
       ['apply', '--server-side', '-f', '-'],
-      JSON.stringify({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'deny-all', namespace: 'harness' }, spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] } }),
+      JSON.stringify({
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: { name: 'deny-all', namespace: 'harness' },
+        spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
+      }),
     );
 
   test('adds nothing to the root network namespace', () => {
@@ -109,28 +120,36 @@ describeDataplane('the dataplane harness', () => {
 
 describe('a dataplane whose owner is killed', () => {
   const skip = process.env['NETFENCE_DATAPLANE_SKIP'];
-  (skip ? test.skip : test)('leaves no namespace, process or folder behind once its watchdog sees the owner die', async () => {
-    const child = spawn(process.execPath, ['--experimental-transform-types', '--no-warnings', join(REPO_ROOT, 'test/dataplane/support/run-ts.mjs'), join(REPO_ROOT, 'test/dataplane/support/crash-child.ts')], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const line = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout! }).once('line', resolve);
-      child.once('exit', (code) => reject(new Error(`the child exited ${code} before it was ready`)));
-    });
-    const made = JSON.parse(line) as { dir: string; namespaces: string[]; agentPids: number[]; rootPid: number; chainedPid: number; reached: string };
-    expect(made.reached).toBe('connected');
-    const listed = (): string => spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
-    for (const name of made.namespaces) expect(listed()).toContain(name);
-    expect([...made.agentPids, made.rootPid, made.chainedPid].every(alive)).toBe(true);
+  (skip ? test.skip : test)(
+    'leaves no namespace, process or folder behind once its watchdog sees the owner die',
+    async () => {
+      const child = spawn(
+        process.execPath,
+        ['--experimental-transform-types', '--no-warnings', join(REPO_ROOT, 'test/dataplane/support/run-ts.mjs'), join(REPO_ROOT, 'test/dataplane/support/crash-child.ts')],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      const line = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: child.stdout }).once('line', resolve);
+        child.once('exit', (code) => reject(new Error(`the child exited ${code} before it was ready`)));
+      });
+      const made = JSON.parse(line) as { dir: string; namespaces: string[]; agentPids: number[]; rootPid: number; chainedPid: number; reached: string };
+      expect(made.reached).toBe('connected');
+      const listed = (): string => spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
+      for (const name of made.namespaces) expect(listed()).toContain(name);
+      expect([...made.agentPids, made.rootPid, made.chainedPid].every(alive)).toBe(true);
 
-    child.kill('SIGKILL');
-    const started = Date.now();
-    // SIGKILL is asynchronous: a killed process can outlive the folder's removal by a moment on a busy machine.
-    const pids = [...made.agentPids, made.rootPid, made.chainedPid];
-    while (Date.now() - started < 10_000 && (existsSync(made.dir) || made.namespaces.some((n) => listed().includes(n)) || pids.some(alive))) await sleep(100);
-    process.stderr.write(`[dataplane] harness: cleaned up ${Date.now() - started} ms after the owner's SIGKILL\n`);
-    for (const name of made.namespaces) expect(listed()).not.toContain(name);
-    expect(existsSync(made.dir)).toBe(false);
-    expect(pids.filter(alive)).toEqual([]);
-  }, 30_000);
+      child.kill('SIGKILL');
+      const started = Date.now();
+      // SIGKILL is asynchronous: a killed process can outlive the folder's removal by a moment on a busy machine.
+      const pids = [...made.agentPids, made.rootPid, made.chainedPid];
+      while (Date.now() - started < 10_000 && (existsSync(made.dir) || made.namespaces.some((n) => listed().includes(n)) || pids.some(alive))) await sleep(100);
+      process.stderr.write(`[dataplane] harness: cleaned up ${Date.now() - started} ms after the owner's SIGKILL\n`);
+      for (const name of made.namespaces) expect(listed()).not.toContain(name);
+      expect(existsSync(made.dir)).toBe(false);
+      expect(pids.filter(alive)).toEqual([]);
+    },
+    30_000,
+  );
 });

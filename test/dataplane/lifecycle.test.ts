@@ -127,7 +127,11 @@ describeDataplane('lifecycle on real packets', () => {
     const endpoint = (p: DataplanePod): Endpoint => ({ kind: 'pod', namespace: p.namespace, name: p.name });
     return states.flatMap((state) => {
       const evaluator = buildEvaluator({ namespaces, pods, policies: state.policies });
-      const held = (ns: string): string => `${ns} held [${state.policies.filter((p) => p.metadata.namespace === ns).map((p) => p.metadata.name).join(', ')}]`;
+      const held = (ns: string): string =>
+        `${ns} held [${state.policies
+          .filter((p) => p.metadata.namespace === ns)
+          .map((p) => p.metadata.name)
+          .join(', ')}]`;
       const change = state.after ? `${state.after.type} ${state.after.policy.metadata.namespace}/${state.after.policy.metadata.name}` : 'nothing (the state the watch began in)';
       return flows
         .filter((f) => evaluator.evaluate(endpoint(f.from), endpoint(f.to), f.port, f.proto === 'tcp' ? 'TCP' : 'UDP').allowed !== (want === 'allowed'))
@@ -199,7 +203,11 @@ describeDataplane('lifecycle on real packets', () => {
       [describeFlow(guarded)]: shapeOf(runs),
       reblockedWithinBound: reblocked !== undefined && reblocked.end - returned < BOUND_MS,
       policiesRestored: restoredAt !== undefined,
-    }).toEqual({ [describeFlow(guarded)]: mayOpen ? expect.stringMatching(/^denied( allowed denied)?$/) : 'denied', reblockedWithinBound: true, policiesRestored: true });
+    }).toEqual({
+      [describeFlow(guarded)]: mayOpen ? (expect.stringMatching(/^denied( allowed denied)?$/) as unknown) : 'denied',
+      reblockedWithinBound: true,
+      policiesRestored: true,
+    });
   }
 
   test('a deleted default-deny comes back, and the cross-tenant flow never opens meanwhile (allow-same-tenant isolates the pods too)', async () => {
@@ -207,12 +215,20 @@ describeDataplane('lifecycle on real packets', () => {
   }, 30_000);
 
   test('every managed policy of a namespace deleted: the cross-tenant flow is blocked again within 10 s', async () => {
-    await expectRepaired('deleted every managed policy', () => kubectlAsync(cluster(), ['delete', 'networkpolicy', '-n', 'alpha-a', '-l', `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`]));
+    await expectRepaired('deleted every managed policy', () =>
+      kubectlAsync(cluster(), ['delete', 'networkpolicy', '-n', 'alpha-a', '-l', `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`]),
+    );
   }, 30_000);
 
-  test.each([POLICY_NAMES.sameTenant, POLICY_NAMES.defaultDeny])('%s loosened to admit all ingress: the cross-tenant flow is blocked again within 10 s', async (name) => {
-    await expectRepaired(`loosened ${name}`, () => kubectlAsync(cluster(), ['patch', 'networkpolicy', '-n', 'alpha-a', name, '--type=merge', '-p', JSON.stringify({ spec: { ingress: [{}] } })]));
-  }, 30_000);
+  test.each([POLICY_NAMES.sameTenant, POLICY_NAMES.defaultDeny])(
+    '%s loosened to admit all ingress: the cross-tenant flow is blocked again within 10 s',
+    async (name) => {
+      await expectRepaired(`loosened ${name}`, () =>
+        kubectlAsync(cluster(), ['patch', 'networkpolicy', '-n', 'alpha-a', name, '--type=merge', '-p', JSON.stringify({ spec: { ingress: [{}] } })]),
+      );
+    },
+    30_000,
+  );
 
   test('a namespace joining a tenant keeps every allowed flow through the join, and its denied flow closes once and stays closed', async () => {
     const cl = cluster();
@@ -245,8 +261,14 @@ describeDataplane('lifecycle on real packets', () => {
     });
     const deny = denyEvent()!;
 
-    say(`onboarding: writes in alpha-j after the label: ${log.events.filter(inJ).map((e) => `${e.type} ${e.policy.metadata.name} +${ms(e.at - labelled)} ms`).join(', ')}`);
-    for (const p of allowed) say(`onboarding: ${describeFlow(p.flow)} ${p.records.length} probes, ${notAs(p.records, 'allowed').length} failed (${describeRuns(runsOf(p.records))})`);
+    say(
+      `onboarding: writes in alpha-j after the label: ${log.events
+        .filter(inJ)
+        .map((e) => `${e.type} ${e.policy.metadata.name} +${ms(e.at - labelled)} ms`)
+        .join(', ')}`,
+    );
+    for (const p of allowed)
+      say(`onboarding: ${describeFlow(p.flow)} ${p.records.length} probes, ${notAs(p.records, 'allowed').length} failed (${describeRuns(runsOf(p.records))})`);
     const runs = runsOf(denied.records);
     const blocked = closedFor(runs);
     say(
@@ -259,7 +281,11 @@ describeDataplane('lifecycle on real packets', () => {
     // the API shows every one.
     const states = statesOf(log);
     const lapses = await statesAgainst(states, allowedFlows, 'allowed');
-    const openings = await statesAgainst(states.filter((st) => st.after && st.after.at >= deny.at), [deniedFlow], 'denied');
+    const openings = await statesAgainst(
+      states.filter((st) => st.after && st.after.at >= deny.at),
+      [deniedFlow],
+      'denied',
+    );
     for (const line of [...lapses, ...openings]) say(`onboarding: ${line}`);
 
     for (const p of [...allowed, denied]) expectUnbroken(p, labelled);
@@ -267,7 +293,7 @@ describeDataplane('lifecycle on real packets', () => {
     // A failed probe of an allowed flow means some state the join passed through isolated it: the
     // deny before the allows, or one allow before the others (an allow for Egress alone restricts
     // every pod it selects to its own peers).
-    const failed = (p: ContinuousProbe) => [describeFlow(p.flow), notAs(p.records, 'allowed').length];
+    const failed = (p: ContinuousProbe): [string, number] => [describeFlow(p.flow), notAs(p.records, 'allowed').length];
     expect({
       failedProbes: Object.fromEntries(allowed.map(failed)),
       statesThatDenyAnAllowedFlow: lapses,

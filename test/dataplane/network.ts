@@ -95,7 +95,7 @@ export class Agent {
     const agent = new Agent(name, netns, child);
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const lines = createInterface({ input: child.stdout! });
+    const lines = createInterface({ input: child.stdout });
     const ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`agent ${name} in ${netns}: not ready after ${READY_TIMEOUT_MS} ms: ${stderr}`)), READY_TIMEOUT_MS);
       child.once('exit', (code) => {
@@ -184,7 +184,10 @@ export class Network {
 
   static create(): Network {
     const dir = mkdtempSync(join(tmpdir(), 'netfence-dataplane-'));
-    const runId = dir.slice(-6).toLowerCase().replace(/[^a-z0-9]/g, '0');
+    const runId = dir
+      .slice(-6)
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, '0');
     const network = new Network({ version: 1, dir, namespaces: [], processes: [] }, runId);
     writeState(network.state);
     const watchdog = spawn(process.execPath, [RUN_TS, CLEANUP_SCRIPT, '--watchdog', String(process.pid), dir], { detached: true, stdio: 'ignore' });
@@ -231,7 +234,16 @@ export class Network {
     // and whose REJECTs are never rate limited into silence: per destination (about 3 in 10
     // rapid ones would time out) nor all together (a burst of 50 by default, which probes run
     // at once exceed).
-    inNetns(node, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.bridge.bridge-nf-call-iptables=1', 'net.ipv4.icmp_ratelimit=0', 'net.ipv4.icmp_msgs_per_sec=1000000', 'net.ipv4.icmp_msgs_burst=1000000']);
+    inNetns(node, [
+      'sysctl',
+      '-q',
+      '-w',
+      'net.ipv4.ip_forward=1',
+      'net.bridge.bridge-nf-call-iptables=1',
+      'net.ipv4.icmp_ratelimit=0',
+      'net.ipv4.icmp_msgs_per_sec=1000000',
+      'net.ipv4.icmp_msgs_burst=1000000',
+    ]);
   }
 
   private makeOutside(): void {

@@ -54,12 +54,26 @@ const FEDORA = 'default/fedora-vm-1';
 /** kube-router v2.1.0's deviations met by the sample. */
 const KUBE_ROUTER_DEVIATIONS: readonly Deviation[] = [
   ...[8080, 8099, 9000].map((port) => ({ case: VM_CASE, from: CIRRUS, to: FEDORA, port, protocol: 'TCP' as const, packets: 'allowed' as const, reason: BOTH_TYPES_ONE_CHAIN })),
-  ...[8080, 8098, 8100, 9000].map((port) => ({ case: VM_CASE, from: FEDORA, to: CIRRUS, port, protocol: 'TCP' as const, packets: 'allowed' as const, reason: BOTH_TYPES_ONE_CHAIN })),
+  ...[8080, 8098, 8100, 9000].map((port) => ({
+    case: VM_CASE,
+    from: FEDORA,
+    to: CIRRUS,
+    port,
+    protocol: 'TCP' as const,
+    packets: 'allowed' as const,
+    reason: BOTH_TYPES_ONE_CHAIN,
+  })),
 ];
 
 const deviationOf = (r: ProbeRecord): Deviation | undefined =>
   KUBE_ROUTER_DEVIATIONS.find(
-    (d) => d.case === r.case && d.from === r.expectation.from && d.to === r.expectation.to && d.port === r.expectation.port && d.protocol === r.expectation.protocol && d.packets === r.packets,
+    (d) =>
+      d.case === r.case &&
+      d.from === r.expectation.from &&
+      d.to === r.expectation.to &&
+      d.port === r.expectation.port &&
+      d.protocol === r.expectation.protocol &&
+      d.packets === r.packets,
   );
 
 const log = (line: string): void => void process.stderr.write(line + '\n');

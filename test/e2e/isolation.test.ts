@@ -26,21 +26,21 @@ import {
   type V1NetworkPolicy,
   type V1Pod,
 } from '@kubernetes/client-node';
-import { CRD_NAME, GROUP, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PLURAL, POLICY_NAMES, POLICY_TENANT_LABEL, SYSTEM_NAMESPACES, TENANT_LABEL, VERSION } from '../../src/api/constants.js';
+import {
+  CRD_NAME,
+  GROUP,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  PLURAL,
+  POLICY_NAMES,
+  POLICY_TENANT_LABEL,
+  SYSTEM_NAMESPACES,
+  TENANT_LABEL,
+  VERSION,
+} from '../../src/api/constants.js';
 import { INTERNET_BLOCKS } from '../../src/api/internet.js';
 import type { TenantIsolation } from '../../src/api/types.js';
-import {
-  describeResult,
-  eventually,
-  kubectl,
-  kubectlOk,
-  loadKubeConfig,
-  readManifestFolder,
-  readManifests,
-  REPO_ROOT,
-  serverSideApply,
-  statusOf,
-} from './support/cluster.js';
+import { describeResult, eventually, kubectl, kubectlOk, loadKubeConfig, readManifestFolder, readManifests, REPO_ROOT, serverSideApply, statusOf } from './support/cluster.js';
 import {
   expectBlocked,
   expectConnects,
@@ -213,42 +213,65 @@ describe('netfence on a kind cluster with Calico', () => {
     for (const object of editorRbac()) await serverSideApply(config, object);
 
     // 4. Wait for the operator's work and for every workload, all at once.
-    const probeSelector = Object.entries(PROBE_LABELS).map(([k, v]) => `${k}=${v}`).join(',');
+    const probeSelector = Object.entries(PROBE_LABELS)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
     await Promise.all([
-      eventually('every member namespace holds its netfence policies', async (note) => {
-        const missing: string[] = [];
-        for (const namespace of MEMBER_NAMESPACES) {
-          const names = (await policies(namespace)).map((p) => p.metadata?.name ?? '');
-          for (const name of EXPECTED_POLICIES[namespace] ?? []) if (!names.includes(name)) missing.push(`${namespace}/${name}`);
-        }
-        note(`missing ${missing.join(', ')}`);
-        return missing.length === 0 ? true : undefined;
-      }, { timeoutMs: 180_000, intervalMs: 2_000 }),
-      eventually('every example TenantIsolation reports Ready=True for its current generation', async (note) => {
-        const states: string[] = [];
-        for (const name of Object.keys(EXPECTED_MEMBERS)) {
-          const tenant = await getTenant(name);
-          const ready = readyCondition(tenant);
-          if (ready?.status !== 'True' || tenant.status?.observedGeneration !== tenant.metadata.generation) {
-            states.push(`${name}: Ready=${ready?.status ?? 'absent'} (${ready?.reason ?? ''}: ${ready?.message ?? ''}), observed ${tenant.status?.observedGeneration} of ${tenant.metadata.generation}`);
+      eventually(
+        'every member namespace holds its netfence policies',
+        async (note) => {
+          const missing: string[] = [];
+          for (const namespace of MEMBER_NAMESPACES) {
+            const names = (await policies(namespace)).map((p) => p.metadata?.name ?? '');
+            for (const name of EXPECTED_POLICIES[namespace] ?? []) if (!names.includes(name)) missing.push(`${namespace}/${name}`);
           }
-        }
-        note(states.join('; '));
-        return states.length === 0 ? true : undefined;
-      }, { timeoutMs: 180_000, intervalMs: 2_000 }),
-      ...PROBE_NAMESPACES.map((namespace) =>
-        eventually(`both probe pods in ${namespace} are Ready`, async (note) => {
-          const pods = (await core.listNamespacedPod({ namespace, labelSelector: probeSelector })).items;
-          note(pods.map((p) => `${p.metadata?.name}: ${p.status?.phase} ${p.status?.containerStatuses?.map((c) => JSON.stringify(c.state)).join(' ') ?? ''}`).join('; ') || 'no pods');
-          return pods.length === 2 && pods.every(isReady) ? true : undefined;
-        }, { timeoutMs: 300_000, intervalMs: 2_000 }),
+          note(`missing ${missing.join(', ')}`);
+          return missing.length === 0 ? true : undefined;
+        },
+        { timeoutMs: 180_000, intervalMs: 2_000 },
       ),
-      eventually('the fake cloud DaemonSet is Ready on every node', async (note) => {
-        const ds = await apps.readNamespacedDaemonSet({ name: FAKE_CLOUD_NAME, namespace: FAKE_CLOUD_NAMESPACE });
-        const s = ds.status;
-        note(`desired ${s?.desiredNumberScheduled}, ready ${s?.numberReady}, updated ${s?.updatedNumberScheduled}`);
-        return s && s.desiredNumberScheduled > 0 && s.numberReady === s.desiredNumberScheduled && s.updatedNumberScheduled === s.desiredNumberScheduled ? true : undefined;
-      }, { timeoutMs: 300_000, intervalMs: 2_000 }),
+      eventually(
+        'every example TenantIsolation reports Ready=True for its current generation',
+        async (note) => {
+          const states: string[] = [];
+          for (const name of Object.keys(EXPECTED_MEMBERS)) {
+            const tenant = await getTenant(name);
+            const ready = readyCondition(tenant);
+            if (ready?.status !== 'True' || tenant.status?.observedGeneration !== tenant.metadata.generation) {
+              states.push(
+                `${name}: Ready=${ready?.status ?? 'absent'} (${ready?.reason ?? ''}: ${ready?.message ?? ''}), observed ${tenant.status?.observedGeneration} of ${tenant.metadata.generation}`,
+              );
+            }
+          }
+          note(states.join('; '));
+          return states.length === 0 ? true : undefined;
+        },
+        { timeoutMs: 180_000, intervalMs: 2_000 },
+      ),
+      ...PROBE_NAMESPACES.map((namespace) =>
+        eventually(
+          `both probe pods in ${namespace} are Ready`,
+          async (note) => {
+            const pods = (await core.listNamespacedPod({ namespace, labelSelector: probeSelector })).items;
+            note(
+              pods.map((p) => `${p.metadata?.name}: ${p.status?.phase} ${p.status?.containerStatuses?.map((c) => JSON.stringify(c.state)).join(' ') ?? ''}`).join('; ') ||
+                'no pods',
+            );
+            return pods.length === 2 && pods.every(isReady) ? true : undefined;
+          },
+          { timeoutMs: 300_000, intervalMs: 2_000 },
+        ),
+      ),
+      eventually(
+        'the fake cloud DaemonSet is Ready on every node',
+        async (note) => {
+          const ds = await apps.readNamespacedDaemonSet({ name: FAKE_CLOUD_NAME, namespace: FAKE_CLOUD_NAMESPACE });
+          const s = ds.status;
+          note(`desired ${s?.desiredNumberScheduled}, ready ${s?.numberReady}, updated ${s?.updatedNumberScheduled}`);
+          return s && s.desiredNumberScheduled > 0 && s.numberReady === s.desiredNumberScheduled && s.updatedNumberScheduled === s.desiredNumberScheduled ? true : undefined;
+        },
+        { timeoutMs: 300_000, intervalMs: 2_000 },
+      ),
     ]);
 
     // 5. Where the servers are; and the fake cloud's addresses really are on every node.
@@ -287,12 +310,16 @@ describe('netfence on a kind cluster with Calico', () => {
       const pods = await managerPods();
       expect(pods).toHaveLength(2);
       const names = pods.map((p) => p.metadata?.name ?? '');
-      const holder = await eventually('a manager pod holds the leader Lease', async (note) => {
-        const lease = await coordination.readNamespacedLease({ name: LEASE_NAME, namespace: OPERATOR_NAMESPACE });
-        const identity = lease.spec?.holderIdentity ?? '';
-        note(`holder "${identity}"`);
-        return names.includes(identity) ? identity : undefined;
-      }, { timeoutMs: 60_000 });
+      const holder = await eventually(
+        'a manager pod holds the leader Lease',
+        async (note) => {
+          const lease = await coordination.readNamespacedLease({ name: LEASE_NAME, namespace: OPERATOR_NAMESPACE });
+          const identity = lease.spec?.holderIdentity ?? '';
+          note(`holder "${identity}"`);
+          return names.includes(identity) ? identity : undefined;
+        },
+        { timeoutMs: 60_000 },
+      );
       expect(names).toContain(holder);
     });
 
@@ -304,8 +331,11 @@ describe('netfence on a kind cluster with Calico', () => {
           const found = await policies(namespace);
           expect({ namespace, policies: sorted(found.map((p) => p.metadata?.name ?? '')) }).toEqual({ namespace, policies: sorted(EXPECTED_POLICIES[namespace] ?? []) });
           for (const policy of found) {
-            expect({ policy: `${namespace}/${policy.metadata?.name}`, managedBy: policy.metadata?.labels?.[MANAGED_BY_LABEL], tenant: policy.metadata?.labels?.[POLICY_TENANT_LABEL] })
-              .toEqual({ policy: `${namespace}/${policy.metadata?.name}`, managedBy: MANAGED_BY_VALUE, tenant: tenantName });
+            expect({
+              policy: `${namespace}/${policy.metadata?.name}`,
+              managedBy: policy.metadata?.labels?.[MANAGED_BY_LABEL],
+              tenant: policy.metadata?.labels?.[POLICY_TENANT_LABEL],
+            }).toEqual({ policy: `${namespace}/${policy.metadata?.name}`, managedBy: MANAGED_BY_VALUE, tenant: tenantName });
             expect(policy.metadata?.ownerReferences?.map((o) => [o.kind, o.name, o.uid])).toEqual([['TenantIsolation', tenantName, tenant.metadata.uid]]);
           }
         }
@@ -314,11 +344,17 @@ describe('netfence on a kind cluster with Calico', () => {
 
     test('excludes the cloud metadata address from the CIDR payments declares, and not from the one analytics opts into', async () => {
       const blocksOf = async (namespace: string) =>
-        (await networking.readNamespacedNetworkPolicy({ name: POLICY_NAMES.egress, namespace })).spec?.egress?.flatMap((rule) => rule.to ?? []).flatMap((peer) => (peer.ipBlock ? [peer.ipBlock] : [])) ?? [];
+        (await networking.readNamespacedNetworkPolicy({ name: POLICY_NAMES.egress, namespace })).spec?.egress
+          ?.flatMap((rule) => rule.to ?? [])
+          .flatMap((peer) => (peer.ipBlock ? [peer.ipBlock] : [])) ?? [];
       const payments = await blocksOf('payments');
       const anywhere = payments.find((block) => block.cidr === '0.0.0.0/0');
       // The internet peer: link-local (metadata included), RFC 1918 and the other special ranges left out.
-      expect([...(anywhere?.except ?? [])].sort()).toEqual(INTERNET_BLOCKS.find((b) => b.cidr === '0.0.0.0/0')?.except.map((r) => r.cidr).sort());
+      expect([...(anywhere?.except ?? [])].sort()).toEqual(
+        INTERNET_BLOCKS.find((b) => b.cidr === '0.0.0.0/0')
+          ?.except.map((r) => r.cidr)
+          .sort(),
+      );
       expect(anywhere?.except).toEqual(expect.arrayContaining(['169.254.0.0/16', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16']));
       const analytics = await blocksOf('analytics');
       expect(analytics).toEqual([expect.objectContaining({ cidr: `${METADATA_ADDRESS}/32` })]);
@@ -329,7 +365,7 @@ describe('netfence on a kind cluster with Calico', () => {
   // --- Traffic between pods ---------------------------------------------------------------
 
   describe('traffic between pods', () => {
-    test('a pod reaches the pods of its own tenant, in its own namespace and in the tenant\'s other namespaces', async () => {
+    test("a pod reaches the pods of its own tenant, in its own namespace and in the tenant's other namespaces", async () => {
       await connects(client('acme-web'), server('acme-db'));
       await connects(client('acme-db'), server('acme-web'));
       await connects(client('acme-web'), server('acme-web'));
@@ -363,11 +399,21 @@ describe('netfence on a kind cluster with Calico', () => {
       expect(clusterIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
       for (const namespace of ['acme-web', 'globex-api', 'payments']) {
         for (const transport of ['+notcp', '+tcp']) {
-          await eventually(`${namespace}/client resolves kubernetes.default over ${transport === '+tcp' ? 'TCP' : 'UDP'}`, async (note) => {
-            const result = await execIn(client(namespace), ['dig', '+short', '+time=2', '+tries=2', transport, 'kubernetes.default.svc.cluster.local']);
-            note(describeResult(result));
-            return result.code === 0 && result.stdout.split('\n').map((l) => l.trim()).includes(clusterIp ?? '') ? true : undefined;
-          }, { timeoutMs: 30_000, intervalMs: 2_000 });
+          await eventually(
+            `${namespace}/client resolves kubernetes.default over ${transport === '+tcp' ? 'TCP' : 'UDP'}`,
+            async (note) => {
+              const result = await execIn(client(namespace), ['dig', '+short', '+time=2', '+tries=2', transport, 'kubernetes.default.svc.cluster.local']);
+              note(describeResult(result));
+              return result.code === 0 &&
+                result.stdout
+                  .split('\n')
+                  .map((l) => l.trim())
+                  .includes(clusterIp ?? '')
+                ? true
+                : undefined;
+            },
+            { timeoutMs: 30_000, intervalMs: 2_000 },
+          );
         }
       }
     });
@@ -423,7 +469,7 @@ describe('netfence on a kind cluster with Calico', () => {
 
   // --- The operator's own namespace, the guard, drift --------------------------------------
 
-  describe('the operator\'s fences and guards', () => {
+  describe("the operator's fences and guards", () => {
     test('serves metrics only to namespaces labelled netfence.dev/metrics-scraper=true, and health to no pod', async () => {
       const manager = (await managerPods())[0];
       const ip = manager?.status?.podIP;
@@ -431,26 +477,34 @@ describe('netfence on a kind cluster with Calico', () => {
       const metrics: Target = { name: `${manager.metadata?.name} metrics`, host: ip, port: METRICS_PORT };
       const health: Target = { name: `${manager.metadata?.name} health`, host: ip, port: HEALTH_PORT };
       // The scraper gets real metrics over HTTP, not just a TCP handshake.
-      await eventually(`${SCRAPER}/client scrapes ${ip}:${METRICS_PORT}/metrics`, async (note) => {
-        const result = await execIn(client(SCRAPER), ['curl', '-fsS', '--max-time', '5', `http://${ip}:${METRICS_PORT}/metrics`]);
-        note(describeResult({ ...result, stdout: result.stdout.slice(0, 500) }));
-        return result.code === 0 && /^netfence_/m.test(result.stdout) ? true : undefined;
-      }, { timeoutMs: 60_000, intervalMs: 2_000 });
+      await eventually(
+        `${SCRAPER}/client scrapes ${ip}:${METRICS_PORT}/metrics`,
+        async (note) => {
+          const result = await execIn(client(SCRAPER), ['curl', '-fsS', '--max-time', '5', `http://${ip}:${METRICS_PORT}/metrics`]);
+          note(describeResult({ ...result, stdout: result.stdout.slice(0, 500) }));
+          return result.code === 0 && /^netfence_/m.test(result.stdout) ? true : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 2_000 },
+      );
       await blocked(client(UNFENCED), metrics);
       // Control for the health port: the kubelet's readiness probe reaches it (the pod is Ready).
       expect(isReady(manager)).toBe(true);
       await blocked(client(SCRAPER), health);
     });
 
-    test('the admission guard refuses a non-admin\'s changes of the tenant label and of managed policies, and allows the rest', async () => {
+    test("the admission guard refuses a non-admin's changes of the tenant label and of managed policies, and allows the rest", async () => {
       const as = `--as=${EDITOR}`;
       // Controls: RBAC lets the editor label namespaces and write NetworkPolicies of its own.
       // (Retried: a new ClusterRoleBinding reaches the authorizer's cache within moments.)
-      await eventually(`${EDITOR} may label namespace acme-web`, async (note) => {
-        const result = await kubectl(context, ['label', 'namespace', 'acme-web', 'e2e.netfence.dev/checked=yes', '--overwrite', as]);
-        note(describeResult(result));
-        return result.code === 0 ? true : undefined;
-      }, { timeoutMs: 30_000 });
+      await eventually(
+        `${EDITOR} may label namespace acme-web`,
+        async (note) => {
+          const result = await kubectl(context, ['label', 'namespace', 'acme-web', 'e2e.netfence.dev/checked=yes', '--overwrite', as]);
+          note(describeResult(result));
+          return result.code === 0 ? true : undefined;
+        },
+        { timeoutMs: 30_000 },
+      );
       const own = {
         apiVersion: 'networking.k8s.io/v1',
         kind: 'NetworkPolicy',
@@ -471,8 +525,12 @@ describe('netfence on a kind cluster with Calico', () => {
       ];
       for (const [what, args] of refusals) {
         const result = await kubectl(context, [...args, as]);
-        expect({ what, refused: result.code !== 0, byGuard: /netfence-guard/.test(result.stderr), detail: describeResult(result) })
-          .toEqual({ what, refused: true, byGuard: true, detail: expect.any(String) });
+        expect({ what, refused: result.code !== 0, byGuard: /netfence-guard/.test(result.stderr), detail: describeResult(result) }).toEqual({
+          what,
+          refused: true,
+          byGuard: true,
+          detail: expect.any(String) as unknown,
+        });
       }
 
       // Nothing moved.
@@ -491,19 +549,23 @@ describe('netfence on a kind cluster with Calico', () => {
       const oldUid = before.metadata?.uid;
       const started = Date.now();
       await networking.deleteNamespacedNetworkPolicy({ name: POLICY_NAMES.defaultDeny, namespace });
-      const restored = await eventually(`${namespace}/${POLICY_NAMES.defaultDeny} is back`, async (note) => {
-        try {
-          const policy = await networking.readNamespacedNetworkPolicy({ name: POLICY_NAMES.defaultDeny, namespace });
-          note(`uid ${policy.metadata?.uid} (deleted ${oldUid})`);
-          return policy.metadata?.uid !== oldUid ? policy : undefined;
-        } catch (error) {
-          if (statusOf(error) === 404) {
-            note('absent');
-            return undefined;
+      const restored = await eventually(
+        `${namespace}/${POLICY_NAMES.defaultDeny} is back`,
+        async (note) => {
+          try {
+            const policy = await networking.readNamespacedNetworkPolicy({ name: POLICY_NAMES.defaultDeny, namespace });
+            note(`uid ${policy.metadata?.uid} (deleted ${oldUid})`);
+            return policy.metadata?.uid !== oldUid ? policy : undefined;
+          } catch (error) {
+            if (statusOf(error) === 404) {
+              note('absent');
+              return undefined;
+            }
+            throw error;
           }
-          throw error;
-        }
-      }, { timeoutMs: 30_000, intervalMs: 200 });
+        },
+        { timeoutMs: 30_000, intervalMs: 200 },
+      );
       const elapsedMs = Date.now() - started;
       process.stdout.write(`${namespace}/${POLICY_NAMES.defaultDeny} restored ${elapsedMs} ms after its deletion\n`);
       expect(elapsedMs).toBeLessThan(15_000);

@@ -18,7 +18,7 @@ import { isApiError, kubeClient, RESOURCES, resourcePath, type KubeClient } from
 import type { ControlPlane } from '../control-plane/control-plane.js';
 import { apply, describeWithControlPlane, eventually, kubeConfig } from './support/cluster.js';
 import { kubectl, privateControlPlane, serviceAccountKubeconfig, type PrivatePlane } from './support/identities.js';
-import { installForOperator, World } from './support/operator.js';
+import { installForOperator, type World } from './support/operator.js';
 
 const MANAGED = { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE };
 
@@ -33,7 +33,7 @@ async function attempt(call: () => Promise<unknown>): Promise<'ok' | { status: n
   }
 }
 
-const refusedByGuard = (what: RegExp) => expect.objectContaining({ status: 403, message: expect.stringMatching(what) as unknown });
+const refusedByGuard = (what: RegExp): unknown => expect.objectContaining({ status: 403, message: expect.stringMatching(what) as unknown });
 const TENANT_REFUSAL = /ValidatingAdmissionPolicy 'netfence-guard'.*may not set, change or remove the label netfence\.dev\/tenant/;
 const MEMBER_REFUSAL = /ValidatingAdmissionPolicy 'netfence-guard'.*may not set, change or remove the label netfence\.dev\/member/;
 const POLICY_REFUSAL = (verb: string) => new RegExp(`ValidatingAdmissionPolicy 'netfence-guard'.*may not ${verb} NetworkPolicy .*belong to the netfence operator`);
@@ -56,11 +56,21 @@ function createPolicy(api: KubeClient, namespace: string, name: string, labels: 
 
 /** Opens the policy to all ingress: the edit a tenant would want to make. */
 function openPolicy(api: KubeClient, namespace: string, name: string): Promise<unknown> {
-  return api.request({ method: 'PATCH', path: resourcePath(RESOURCES.networkPolicies, { namespace, name }), contentType: 'application/merge-patch+json', body: { spec: { ingress: [{}] } } });
+  return api.request({
+    method: 'PATCH',
+    path: resourcePath(RESOURCES.networkPolicies, { namespace, name }),
+    contentType: 'application/merge-patch+json',
+    body: { spec: { ingress: [{}] } },
+  });
 }
 
 function relabelPolicy(api: KubeClient, namespace: string, name: string, labels: Record<string, string | null>): Promise<unknown> {
-  return api.request({ method: 'PATCH', path: resourcePath(RESOURCES.networkPolicies, { namespace, name }), contentType: 'application/merge-patch+json', body: { metadata: { labels } } });
+  return api.request({
+    method: 'PATCH',
+    path: resourcePath(RESOURCES.networkPolicies, { namespace, name }),
+    contentType: 'application/merge-patch+json',
+    body: { metadata: { labels } },
+  });
 }
 
 function deletePolicy(api: KubeClient, namespace: string, name: string): Promise<unknown> {

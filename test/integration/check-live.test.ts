@@ -19,7 +19,12 @@ async function createPod(admin: World, namespace: string, name: string, labels: 
   await admin.api.request({
     method: 'POST',
     path: resourcePath(RESOURCES.pods, { namespace }),
-    body: { apiVersion: 'v1', kind: 'Pod', metadata: { name, labels }, spec: { containers: [{ name: 'main', image: 'registry.invalid/app', ports: [{ name: 'http', containerPort: 8080 }] }] } },
+    body: {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, labels },
+      spec: { containers: [{ name: 'main', image: 'registry.invalid/app', ports: [{ name: 'http', containerPort: 8080 }] }] },
+    },
   });
 }
 
@@ -67,7 +72,9 @@ describeWithControlPlane('netfence check --live on a real API server', () => {
   test('the auditor identity may list and may not write', async () => {
     const asAuditor = new World(kubeConfig(auditor));
     expect((await asAuditor.api.request<{ items: unknown[] }>({ method: 'GET', path: resourcePath(RESOURCES.pods) })).items.length).toBeGreaterThanOrEqual(4);
-    const write = await asAuditor.api.request({ method: 'POST', path: resourcePath(RESOURCES.networkPolicies, { namespace: 'ops' }), body: { metadata: { name: 'x' }, spec: { podSelector: {} } } }).catch((e: unknown) => e);
+    const write = await asAuditor.api
+      .request({ method: 'POST', path: resourcePath(RESOURCES.networkPolicies, { namespace: 'ops' }), body: { metadata: { name: 'x' }, spec: { podSelector: {} } } })
+      .catch((e: unknown) => e);
     expect(isApiError(write, 403)).toBe(true);
   });
 
@@ -82,8 +89,16 @@ describeWithControlPlane('netfence check --live on a real API server', () => {
   test('passes once the operator has written the policies, and fails again when a hand-written policy opens a tenant', async () => {
     op = await runOperator(kubeConfig(plane.operatorKubeconfig), ['--lease-name', uniqueName('lease')]);
     const base = [POLICY_NAMES.defaultDeny, POLICY_NAMES.dns, POLICY_NAMES.sameTenant];
-    await admin.until('shop-web is fenced', () => admin.policyNames('shop-web'), (n) => [...base, POLICY_NAMES.egress].every((x) => n.includes(x)));
-    await admin.until('bank-api is fenced', () => admin.policyNames('bank-api'), (n) => [...base, POLICY_NAMES.ingress].every((x) => n.includes(x)));
+    await admin.until(
+      'shop-web is fenced',
+      () => admin.policyNames('shop-web'),
+      (n) => [...base, POLICY_NAMES.egress].every((x) => n.includes(x)),
+    );
+    await admin.until(
+      'bank-api is fenced',
+      () => admin.policyNames('bank-api'),
+      (n) => [...base, POLICY_NAMES.ingress].every((x) => n.includes(x)),
+    );
     const closed = await runNetfence(['check', '--live', '--kubeconfig', auditor]);
     expect(closed.stdout).toContain('no path crosses a tenant fence undeclared');
     expect(closed.code).toBe(0);
@@ -100,7 +115,9 @@ describeWithControlPlane('netfence check --live on a real API server', () => {
     const opened = await runNetfence(['check', '--live', '--verbose', '--kubeconfig', auditor]);
     expect(opened.code).toBe(1);
     expect(opened.stdout).toContain('FAIL  tenant bank: bank-api/debug-open lets paths across its fence undeclared\n      enters on any port: ');
-    expect(opened.stdout).toMatch(/FAIL {2}ops\/tool, [^\n]*\n {3}-> bank-api\/api, any pod in bank-api \(tenant bank\)\n {6}ports: {3}any\n {6}fence: {3}enters tenant bank undeclared on any/);
+    expect(opened.stdout).toMatch(
+      /FAIL {2}ops\/tool, [^\n]*\n {3}-> bank-api\/api, any pod in bank-api \(tenant bank\)\n {6}ports: {3}any\n {6}fence: {3}enters tenant bank undeclared on any/,
+    );
     expect(opened.stdout).toContain('ingress allowed by bank-api/debug-open (any)');
     // shop may reach bank on 8080 only: the rest of shop's traffic to bank is stopped by shop's own egress.
     expect(opened.stdout).not.toMatch(/shop-web\/web[^\n]*\(tenant shop\)\n {3}-> bank-api/);

@@ -64,9 +64,7 @@ describeWithControlPlane('the integration control plane', () => {
 
     const operator = await whoAmI(world.operator);
     expect(operator?.username).toBe(`system:serviceaccount:${world.state.operator?.namespace}:${world.state.operator?.serviceAccount}`);
-    expect(operator?.groups).toEqual(
-      expect.arrayContaining(['system:serviceaccounts', `system:serviceaccounts:${world.state.operator?.namespace}`, 'system:authenticated']),
-    );
+    expect(operator?.groups).toEqual(expect.arrayContaining(['system:serviceaccounts', `system:serviceaccounts:${world.state.operator?.namespace}`, 'system:authenticated']));
     expect(operator?.groups).not.toContain('system:masters');
   });
 
@@ -127,22 +125,24 @@ describeWithControlPlane('the integration control plane', () => {
       {
         kind: 'Pod',
         path: () => `/api/v1/namespaces/${namespace}/pods`,
-        object: (name) => ({
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: { name, namespace, labels: { app: 'web' } },
-          spec: { containers: [{ name: 'web', image: 'registry.invalid/web:1', ports: [{ name: 'http', containerPort: 8080 }] }] },
-        } as KubernetesObject),
+        object: (name) =>
+          ({
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: { name, namespace, labels: { app: 'web' } },
+            spec: { containers: [{ name: 'web', image: 'registry.invalid/web:1', ports: [{ name: 'http', containerPort: 8080 }] }] },
+          }) as KubernetesObject,
       },
       {
         kind: 'NetworkPolicy',
         path: () => `/apis/networking.k8s.io/v1/namespaces/${namespace}/networkpolicies`,
-        object: (name) => ({
-          apiVersion: 'networking.k8s.io/v1',
-          kind: 'NetworkPolicy',
-          metadata: { name, namespace, labels: { 'app.kubernetes.io/managed-by': 'netfence' } },
-          spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
-        } as KubernetesObject),
+        object: (name) =>
+          ({
+            apiVersion: 'networking.k8s.io/v1',
+            kind: 'NetworkPolicy',
+            metadata: { name, namespace, labels: { 'app.kubernetes.io/managed-by': 'netfence' } },
+            spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
+          }) as KubernetesObject,
       },
     ];
 
@@ -152,9 +152,7 @@ describeWithControlPlane('the integration control plane', () => {
       try {
         const first = await apply(world.admin, object(name), FIELD_MANAGER);
         await watch.next(`${name} is ADDED`, (e) => e.type === 'ADDED' && e.object.metadata?.name === name);
-        expect(first.metadata?.managedFields).toEqual(
-          expect.arrayContaining([expect.objectContaining({ manager: FIELD_MANAGER, operation: 'Apply' })]),
-        );
+        expect(first.metadata?.managedFields).toEqual(expect.arrayContaining([expect.objectContaining({ manager: FIELD_MANAGER, operation: 'Apply' })]));
 
         const same = await apply(world.admin, object(name), FIELD_MANAGER);
         expect(same.metadata?.resourceVersion).toBe(first.metadata?.resourceVersion);
@@ -232,9 +230,7 @@ describeWithControlPlane('the integration control plane', () => {
     test('config/rbac binds the ServiceAccount the control plane authenticates the operator as', () => {
       const objects = readKustomization(RBAC_DIR);
       const accounts = objects.filter((o) => o.kind === 'ServiceAccount');
-      expect(accounts.map((a) => `${a.metadata?.namespace}/${a.metadata?.name}`)).toEqual([
-        `${world.state.operator?.namespace}/${world.state.operator?.serviceAccount}`,
-      ]);
+      expect(accounts.map((a) => `${a.metadata?.namespace}/${a.metadata?.name}`)).toEqual([`${world.state.operator?.namespace}/${world.state.operator?.serviceAccount}`]);
       const bindings = objects.filter((o) => o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding') as (KubernetesObject & {
         subjects?: { kind: string; name: string; namespace?: string }[];
       })[];
@@ -245,9 +241,7 @@ describeWithControlPlane('the integration control plane', () => {
     });
 
     test('config/rbac grants no wildcard and nothing on Secrets', () => {
-      const rules = readKustomization(RBAC_DIR).flatMap(
-        (o) => (o as { rules?: { apiGroups?: string[]; resources?: string[]; verbs?: string[] }[] }).rules ?? [],
-      );
+      const rules = readKustomization(RBAC_DIR).flatMap((o) => (o as { rules?: { apiGroups?: string[]; resources?: string[]; verbs?: string[] }[] }).rules ?? []);
       expect(rules.length).toBeGreaterThan(0);
       for (const rule of rules) {
         expect([...(rule.apiGroups ?? []), ...(rule.resources ?? []), ...(rule.verbs ?? [])]).not.toContain('*');
@@ -305,7 +299,10 @@ describeWithControlPlane('the integration control plane', () => {
         },
       });
       const leases = op.makeApiClient(CoordinationV1Api);
-      const lease = await leases.createNamespacedLease({ namespace: operatorNamespace, body: { metadata: { name: uniqueName('netfence-leader') }, spec: { holderIdentity: 'test' } } });
+      const lease = await leases.createNamespacedLease({
+        namespace: operatorNamespace,
+        body: { metadata: { name: uniqueName('netfence-leader') }, spec: { holderIdentity: 'test' } },
+      });
       const leaseName = lease.metadata?.name ?? '';
       const read = await leases.readNamespacedLease({ namespace: operatorNamespace, name: leaseName });
       await leases.replaceNamespacedLease({ namespace: operatorNamespace, name: leaseName, body: { ...read, spec: { ...read.spec, holderIdentity: 'test-2' } } });
@@ -339,7 +336,8 @@ describeWithControlPlane('the integration control plane', () => {
       // It may patch Namespaces (the member label; the admission guard keeps it to that label), nothing more.
       {
         what: 'replacing a Namespace',
-        call: (op, c) => op.makeApiClient(CoreV1Api).replaceNamespace({ name: c.workNamespace, body: { metadata: { name: c.workNamespace, labels: { 'netfence.dev/tenant': 'x' } } } }),
+        call: (op, c) =>
+          op.makeApiClient(CoreV1Api).replaceNamespace({ name: c.workNamespace, body: { metadata: { name: c.workNamespace, labels: { 'netfence.dev/tenant': 'x' } } } }),
       },
       { what: 'deleting a Namespace', call: (op, c) => op.makeApiClient(CoreV1Api).deleteNamespace({ name: c.workNamespace }) },
       {
@@ -362,7 +360,10 @@ describeWithControlPlane('the integration control plane', () => {
         what: 'changing a TenantIsolation’s spec',
         call: (op) => apply(op, { apiVersion: API_VERSION, kind: KIND, metadata: { name: 'any' }, spec: { namespaces: ['kube-system'] } } as KubernetesObject),
       },
-      { what: 'deleting a TenantIsolation', call: (op) => op.makeApiClient(CustomObjectsApi).deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, name: 'any' }) },
+      {
+        what: 'deleting a TenantIsolation',
+        call: (op) => op.makeApiClient(CustomObjectsApi).deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, name: 'any' }),
+      },
       { what: 'deleting the CRD', call: (op) => op.makeApiClient(ApiextensionsV1Api).deleteCustomResourceDefinition({ name: CRD_NAME }) },
       {
         what: 'creating a Lease outside its own namespace',
@@ -389,7 +390,7 @@ describeWithControlPlane('the integration control plane', () => {
 
     test.each(refusals)('is refused $what', async ({ call }) => {
       const error = await rejectionOf(() => call(world.operator, { operatorNamespace, workNamespace }));
-      expect({ status: statusOf(error), message: messageOf(error) }).toEqual({ status: 403, message: expect.stringContaining('forbidden') });
+      expect({ status: statusOf(error), message: messageOf(error) }).toEqual({ status: 403, message: expect.stringContaining('forbidden') as unknown });
     });
 
     test('may impersonate nobody', async () => {

@@ -56,19 +56,32 @@ describeWithControlPlane('Degraded per desired policy, and the retry bound of an
     await admin.api.request({
       method: 'POST',
       path: `${ADMISSION}/validatingadmissionpolicybindings`,
-      body: { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', metadata: { name: vap }, spec: { policyName: vap, validationActions: ['Deny'] } },
+      body: {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingAdmissionPolicyBinding',
+        metadata: { name: vap },
+        spec: { policyName: vap, validationActions: ['Deny'] },
+      },
     });
     const probe = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'probe', namespace: refused }, spec: { podSelector: {} } };
     await admin.until(
       'the admission policy refuses writes',
-      () => admin.api.request({ method: 'POST', path: `/apis/networking.k8s.io/v1/namespaces/${refused}/networkpolicies`, query: { dryRun: 'All' }, body: probe }).then(() => 'admitted', (e: Error) => e.message),
+      () =>
+        admin.api.request({ method: 'POST', path: `/apis/networking.k8s.io/v1/namespaces/${refused}/networkpolicies`, query: { dryRun: 'All' }, body: probe }).then(
+          () => 'admitted',
+          (e: Error) => e.message,
+        ),
       (m) => m.includes('the test refuses'),
     );
 
     await admin.tenant(tenant, {});
     await admin.namespace(fine, { [TENANT_LABEL]: tenant });
     await admin.namespace(refused, { [TENANT_LABEL]: tenant });
-    await admin.until(`${fine} is fenced`, () => admin.policyNames(fine), (names) => names.includes(POLICY_NAMES.defaultDeny));
+    await admin.until(
+      `${fine} is fenced`,
+      () => admin.policyNames(fine),
+      (names) => names.includes(POLICY_NAMES.defaultDeny),
+    );
     const refusedAt = Date.now();
     await admin.until(
       `${tenant} is Degraded naming ${refused}`,
@@ -82,7 +95,11 @@ describeWithControlPlane('Degraded per desired policy, and the retry bound of an
     let repairs = 0;
     while (Date.now() - refusedAt < REFUSAL_MS) {
       await admin.api.request({ method: 'DELETE', path: `/apis/networking.k8s.io/v1/namespaces/${fine}/networkpolicies/${POLICY_NAMES.dns}` }).catch(() => undefined);
-      await admin.until(`${fine} is repaired`, () => admin.policyNames(fine), (names) => names.includes(POLICY_NAMES.dns));
+      await admin.until(
+        `${fine} is repaired`,
+        () => admin.policyNames(fine),
+        (names) => names.includes(POLICY_NAMES.dns),
+      );
       repairs++;
       await new Promise((r) => setTimeout(r, 700));
       const d = condition(await admin.getTenant(tenant), 'Degraded');
@@ -102,12 +119,26 @@ describeWithControlPlane('Degraded per desired policy, and the retry bound of an
     await admin.api.request({ method: 'DELETE', path: `${ADMISSION}/validatingadmissionpolicybindings/${vap}` });
     await admin.api.request({ method: 'DELETE', path: `${ADMISSION}/validatingadmissionpolicies/${vap}` });
     const lifted = Date.now();
-    await admin.until(`${refused} is fenced`, () => admin.policyNames(refused), (names) => names.includes(POLICY_NAMES.defaultDeny), 60_000);
+    await admin.until(
+      `${refused} is fenced`,
+      () => admin.policyNames(refused),
+      (names) => names.includes(POLICY_NAMES.defaultDeny),
+      60_000,
+    );
     const fencedAfterMs = Date.now() - lifted;
     // The bound, plus the API server's admission informer noticing the deletion (about a second).
     expect(fencedAfterMs).toBeLessThan(UNFENCED_RETRY_MAX_MS + 3_000);
-    const healed = await admin.until(`${tenant} is no longer Degraded`, () => admin.getTenant(tenant), (t) => condition(t, 'Degraded')?.status === 'False' && condition(t, 'Ready')?.status === 'True');
+    const healed = await admin.until(
+      `${tenant} is no longer Degraded`,
+      () => admin.getTenant(tenant),
+      (t) => condition(t, 'Degraded')?.status === 'False' && condition(t, 'Ready')?.status === 'True',
+    );
     expect(condition(healed, 'Degraded')?.reason).toBe(REASON.reconciled);
-    await admin.until('no namespace is counted unfenced', async () => sumOf(await scrapeMetrics(op.metricsPort), 'netfence_unfenced_namespaces'), (n) => n === 0, 15_000);
+    await admin.until(
+      'no namespace is counted unfenced',
+      async () => sumOf(await scrapeMetrics(op.metricsPort), 'netfence_unfenced_namespaces'),
+      (n) => n === 0,
+      15_000,
+    );
   }, 120_000);
 });

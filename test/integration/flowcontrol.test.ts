@@ -97,7 +97,11 @@ function grantedProbes(objects: readonly RbacObject[]): Probe[] {
             probes.push({
               label: `${verb} ${group}/${resource}`,
               method,
-              path: resourcePath(ref, { ...(ref.namespaced && (named || verb === 'create') ? { namespace } : {}), ...(named ? { name: 'flowcontrol-probe' } : {}), ...(subresource ? { subresource } : {}) }),
+              path: resourcePath(ref, {
+                ...(ref.namespaced && (named || verb === 'create') ? { namespace } : {}),
+                ...(named ? { name: 'flowcontrol-probe' } : {}),
+                ...(subresource ? { subresource } : {}),
+              }),
               query: { ...(verb === 'watch' ? { watch: 'true', timeoutSeconds: '1' } : {}), ...(method === 'GET' ? {} : { dryRun: 'All' }) },
               resource: plural,
             });
@@ -132,7 +136,10 @@ describeWithControlPlane('config/flowcontrol on a real API server', () => {
     return found;
   };
   const readUids = async (): Promise<void> => {
-    for (const [kind, plural] of [['FlowSchema', 'flowschemas'], ['PriorityLevelConfiguration', 'prioritylevelconfigurations']] as const) {
+    for (const [kind, plural] of [
+      ['FlowSchema', 'flowschemas'],
+      ['PriorityLevelConfiguration', 'prioritylevelconfigurations'],
+    ] as const) {
       const list = await started.admin.api.request<{ items: Manifest[] }>({ method: 'GET', path: `/apis/flowcontrol.apiserver.k8s.io/v1/${plural}` });
       for (const o of list.items) uid.set(`${kind}/${o.metadata.name}`, o.metadata.uid as string);
     }
@@ -144,7 +151,10 @@ describeWithControlPlane('config/flowcontrol on a real API server', () => {
     return result;
   };
   const danglingOf = async (name: string): Promise<string | undefined> => {
-    const schema = await started.admin.api.request<{ status?: { conditions?: { type: string; status: string }[] } }>({ method: 'GET', path: `/apis/flowcontrol.apiserver.k8s.io/v1/flowschemas/${name}` });
+    const schema = await started.admin.api.request<{ status?: { conditions?: { type: string; status: string }[] } }>({
+      method: 'GET',
+      path: `/apis/flowcontrol.apiserver.k8s.io/v1/flowschemas/${name}`,
+    });
     return schema.status?.conditions?.find((c) => c.type === 'Dangling')?.status;
   };
   const into = (flowSchema: string, priorityLevel: string) => ({ flowSchema: uidOf('FlowSchema', flowSchema), priorityLevel: uidOf('PriorityLevelConfiguration', priorityLevel) });
@@ -178,7 +188,16 @@ describeWithControlPlane('config/flowcontrol on a real API server', () => {
   });
 
   test('every request config/rbac grants the operator goes to the level netfence, its Lease requests to leader-election', async () => {
-    expect(probes.map((p) => p.label)).toEqual(expect.arrayContaining(['list /namespaces', 'watch /pods', 'patch networking.k8s.io/networkpolicies', 'patch netfence.dev/tenantisolations/status', 'create /events', 'update coordination.k8s.io/leases']));
+    expect(probes.map((p) => p.label)).toEqual(
+      expect.arrayContaining([
+        'list /namespaces',
+        'watch /pods',
+        'patch networking.k8s.io/networkpolicies',
+        'patch netfence.dev/tenantisolations/status',
+        'create /events',
+        'update coordination.k8s.io/leases',
+      ]),
+    );
     const expected: Record<string, Classified> = {};
     for (const probe of every) expected[probe.label] = probe.resource === 'leases' ? into('netfence-leader-election', 'leader-election') : into('netfence', 'netfence');
     expect(await classifyAll(operator, every)).toEqual(expected);
@@ -189,7 +208,9 @@ describeWithControlPlane('config/flowcontrol on a real API server', () => {
     const others = {
       admin: await loadConnection({ kubeconfig: plane.adminKubeconfig }),
       sameName: await loadConnection({ kubeconfig: await serviceAccountKubeconfig(started.admin, plane.adminKubeconfig, { namespace: 'elsewhere', name: OPERATOR.name }, dir) }),
-      sameNamespace: await loadConnection({ kubeconfig: await serviceAccountKubeconfig(started.admin, plane.adminKubeconfig, { namespace: OPERATOR.namespace, name: 'other' }, dir) }),
+      sameNamespace: await loadConnection({
+        kubeconfig: await serviceAccountKubeconfig(started.admin, plane.adminKubeconfig, { namespace: OPERATOR.namespace, name: 'other' }, dir),
+      }),
     };
     const everywhere = (flowSchema: string, priorityLevel: string) => Object.fromEntries(every.map((p) => [p.label, into(flowSchema, priorityLevel)]));
     expect(await classifyAll(others.admin, every)).toEqual(everywhere('exempt', 'exempt'));
@@ -202,7 +223,8 @@ describeWithControlPlane('config/flowcontrol on a real API server', () => {
       method: 'GET',
       path: '/apis/flowcontrol.apiserver.k8s.io/v1/prioritylevelconfigurations',
     });
-    const shares = (names: (name: string) => boolean) => levels.items.filter((l) => names(l.metadata.name)).reduce((sum, l) => sum + (l.spec.limited?.nominalConcurrencyShares ?? 0), 0);
+    const shares = (names: (name: string) => boolean) =>
+      levels.items.filter((l) => names(l.metadata.name)).reduce((sum, l) => sum + (l.spec.limited?.nominalConcurrencyShares ?? 0), 0);
     expect(shares((name) => name !== 'netfence')).toBe(245);
     expect(shares((name) => name === 'netfence')).toBe(10);
     const metrics = await apiserverMetrics(plane.adminKubeconfig);

@@ -109,10 +109,19 @@ describeRehearsal('the image, rehearsed: scripts/image-root.sh as uid 65532 on a
     operator.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => operator?.once('exit', (code) => resolve(code)));
 
-    await eventually('the operator answers /readyz', async () => ((await fetch(`http://127.0.0.1:${health}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined), 30_000);
+    await eventually(
+      'the operator answers /readyz',
+      async () => ((await fetch(`http://127.0.0.1:${health}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined),
+      30_000,
+    );
     await eventually('the CRD serves TenantIsolations', () => started.admin.tenant('image', {}).then(() => true));
     await started.admin.namespace('image-web', { [TENANT_LABEL]: 'image' });
-    await started.admin.until('image-web is fenced', () => started.admin.policyNames('image-web'), (names) => names.includes(POLICY_NAMES.defaultDeny), 30_000);
+    await started.admin.until(
+      'image-web is fenced',
+      () => started.admin.policyNames('image-web'),
+      (names) => names.includes(POLICY_NAMES.defaultDeny),
+      30_000,
+    );
     expect(await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text()).toContain('netfence_');
 
     operator.kill('SIGTERM');

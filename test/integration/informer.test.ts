@@ -64,8 +64,7 @@ describeWithControlPlane('the informer against a real API server', () => {
       contentType: 'application/merge-patch+json',
       body: { metadata: { labels } },
     });
-  const deletePod = (name: string) =>
-    admin.request({ method: 'DELETE', path: resourcePath(RESOURCES.pods, { namespace, name }), query: { gracePeriodSeconds: 0 } });
+  const deletePod = (name: string) => admin.request({ method: 'DELETE', path: resourcePath(RESOURCES.pods, { namespace, name }), query: { gracePeriodSeconds: 0 } });
   const serverPodNames = async () => {
     const list = await admin.request<{ items: PodMeta[] }>({ method: 'GET', path: podsPath() });
     return list.items.map((p) => p.metadata.name).sort();
@@ -77,7 +76,11 @@ describeWithControlPlane('the informer against a real API server', () => {
     return informer;
   }
 
-  const names = (informer: Informer<PodMeta>) => informer.list().map((p) => p.metadata.name).sort();
+  const names = (informer: Informer<PodMeta>) =>
+    informer
+      .list()
+      .map((p) => p.metadata.name)
+      .sort();
 
   beforeAll(() => {
     admin = kubeClient(cluster().admin);
@@ -149,9 +152,7 @@ describeWithControlPlane('the informer against a real API server', () => {
     await deletePod('a');
     await createPod('c');
 
-    await eventually('the informer relisted because its watch expired', async () =>
-      events.some((e) => e.type === 'relist' && e.reason === 'expired') ? true : undefined,
-    );
+    await eventually('the informer relisted because its watch expired', async () => (events.some((e) => e.type === 'relist' && e.reason === 'expired') ? true : undefined));
     expect(seen.watchVersions).toContain('1');
     expect(events.filter((e) => e.type === 'error')).toEqual([]);
     const expected = await serverPodNames();

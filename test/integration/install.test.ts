@@ -60,7 +60,19 @@ describeWithControlPlane('installing config/default on a real API server', () =>
   test('kubectl applies everything but the Deployment without an error', () => {
     const rest = objects.filter((o) => o.kind !== 'Deployment');
     expect(rest.map((o) => o.kind).sort()).toEqual(
-      expect.arrayContaining(['CustomResourceDefinition', 'Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'PodDisruptionBudget', 'NetworkPolicy', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']),
+      expect.arrayContaining([
+        'CustomResourceDefinition',
+        'Namespace',
+        'ServiceAccount',
+        'ClusterRole',
+        'ClusterRoleBinding',
+        'Role',
+        'RoleBinding',
+        'PodDisruptionBudget',
+        'NetworkPolicy',
+        'ValidatingAdmissionPolicy',
+        'ValidatingAdmissionPolicyBinding',
+      ]),
     );
     const file = join(mkdtempSync(join(tmpdir(), 'netfence-install-')), 'install.yaml');
     writeFileSync(file, rest.map((o) => stringify(o)).join('---\n'));
@@ -84,10 +96,13 @@ describeWithControlPlane('installing config/default on a real API server', () =>
     expect(sa.metadata.name).toBe(account);
   });
 
-  test('the operator, with the Deployment\'s settings and config/rbac\'s grants, fences a sample tenant and keeps it fenced', async () => {
+  test("the operator, with the Deployment's settings and config/rbac's grants, fences a sample tenant and keeps it fenced", async () => {
     const admin = started.admin;
     await eventually('the CRD is established', async () => {
-      const crd = await admin.api.request<{ status?: { conditions?: { type: string; status: string }[] } }>({ method: 'GET', path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/tenantisolations.netfence.dev' });
+      const crd = await admin.api.request<{ status?: { conditions?: { type: string; status: string }[] } }>({
+        method: 'GET',
+        path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/tenantisolations.netfence.dev',
+      });
       return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined;
     });
     // The container's arguments after the image's entrypoint, and its environment with the
@@ -104,8 +119,16 @@ describeWithControlPlane('installing config/default on a real API server', () =>
     await admin.namespace('sample-web', { [TENANT_LABEL]: 'sample' });
     await admin.namespace('ingress-nginx');
 
-    await admin.until('sample-web is fenced', () => admin.policyNames('sample-web'), (names) => BASE.every((n) => names.includes(n)));
-    const ready = await admin.until('sample is Ready', () => admin.getTenant('sample'), (t) => condition(t, 'Ready')?.status === 'True');
+    await admin.until(
+      'sample-web is fenced',
+      () => admin.policyNames('sample-web'),
+      (names) => BASE.every((n) => names.includes(n)),
+    );
+    const ready = await admin.until(
+      'sample is Ready',
+      () => admin.getTenant('sample'),
+      (t) => condition(t, 'Ready')?.status === 'True',
+    );
     expect(ready?.status?.memberNamespaces).toEqual(['sample-web']);
 
     // Leader election used the Lease the namespaced Role covers.
@@ -132,11 +155,19 @@ describeWithControlPlane('installing config/default on a real API server', () =>
         return deny !== undefined && dns !== undefined && !JSON.stringify(dns.spec).includes('"egress":[{}]');
       },
     );
-    await admin.until('a DriftCorrected Event', () => admin.events('sample'), (events) => events.some((e) => e.reason === REASON.driftCorrected));
+    await admin.until(
+      'a DriftCorrected Event',
+      () => admin.events('sample'),
+      (events) => events.some((e) => e.reason === REASON.driftCorrected),
+    );
 
     // The namespace leaves the tenant: its policies are pruned.
     await admin.relabel('sample-web', { [TENANT_LABEL]: null });
-    await admin.until('sample-web is pruned', () => admin.policies('sample-web'), (policies) => !policies.some((p) => p.metadata.labels?.[MANAGED_BY_LABEL] !== undefined));
+    await admin.until(
+      'sample-web is pruned',
+      () => admin.policies('sample-web'),
+      (policies) => !policies.some((p) => p.metadata.labels?.[MANAGED_BY_LABEL] !== undefined),
+    );
 
     const refusals = op.logs.filter((line) => /\b403\b|forbidden|ValidatingAdmissionPolicy/i.test(line));
     expect(refusals).toEqual([]);
@@ -144,7 +175,11 @@ describeWithControlPlane('installing config/default on a real API server', () =>
 
   test('netfence check --live passes on the installed cluster', async () => {
     await started.admin.namespace('sample-api', { [TENANT_LABEL]: 'sample' });
-    await started.admin.until('sample-api is fenced', () => started.admin.policyNames('sample-api'), (names) => BASE.every((n) => names.includes(n)) && !names.includes(ONBOARDING_BRIDGE));
+    await started.admin.until(
+      'sample-api is fenced',
+      () => started.admin.policyNames('sample-api'),
+      (names) => BASE.every((n) => names.includes(n)) && !names.includes(ONBOARDING_BRIDGE),
+    );
     const result = await runNetfence(['check', '--live', '--kubeconfig', plane.adminKubeconfig]);
     expect(result.stdout).toContain('no path crosses a tenant fence undeclared');
     expect(result.code).toBe(0);

@@ -5,7 +5,7 @@
  * prints the failover time it measured on one line.
  */
 import { ApiError, isApiError, kubeClient, RESOURCES, resourcePath, type KubeClient } from '../../src/kube/client.js';
-import { formatMicroTime, LeaderElector, LeadershipEnded, parseMicroTime, type Lease } from '../../src/runtime/leader.js';
+import { formatMicroTime, LeaderElector, type LeadershipEnded, parseMicroTime, type Lease } from '../../src/runtime/leader.js';
 import { silentLogger } from '../../src/runtime/log.js';
 import { apply, cluster, describeWithControlPlane, eventually, readKustomization, uniqueName, type Cluster } from './support/cluster.js';
 
@@ -100,7 +100,7 @@ describeWithControlPlane('leader election on a Lease', () => {
 
   /** Samples for `ms` that at most one of the replicas leads at any moment. */
   async function neverTwoLeaders(group: Replica[], ms: number): Promise<void> {
-    for (const deadline = Date.now() + ms; Date.now() < deadline; ) {
+    for (const deadline = Date.now() + ms; Date.now() < deadline;) {
       expect(group.filter((r) => r.elector.isLeader).length).toBeLessThanOrEqual(1);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }

@@ -148,7 +148,9 @@ describeWithControlPlane('an operator that loses its lease or gets SIGTERM while
     const stopMs = Date.now() - stoppedAt;
     await sleep(100);
     const writes = heldSince(since, slowWrites);
-    console.log(`SIGTERM with writes held 20 s: done after ${stopMs} ms (--shutdown-timeout ${SHUTDOWN_TIMEOUT_MS} ms); ${writes.length} writes held, ${writes.filter((w) => w.droppedAt !== undefined).length} given up`);
+    console.log(
+      `SIGTERM with writes held 20 s: done after ${stopMs} ms (--shutdown-timeout ${SHUTDOWN_TIMEOUT_MS} ms); ${writes.length} writes held, ${writes.filter((w) => w.droppedAt !== undefined).length} given up`,
+    );
 
     expect(code).toBe(0);
     expect(stopMs).toBeGreaterThanOrEqual(SHUTDOWN_TIMEOUT_MS);

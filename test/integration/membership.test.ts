@@ -34,9 +34,11 @@ async function pod(admin: World, namespace: string, name: string): Promise<void>
 /** Runs `work` over `items` with `width` at a time. */
 async function inParallel<T>(items: readonly T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < items.length) await work(items[next++] as T);
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) await work(items[next++] as T);
+    }),
+  );
 }
 
 describeWithControlPlane('members selected by the member label, on a real API server', () => {
@@ -56,8 +58,16 @@ describeWithControlPlane('members selected by the member label, on a real API se
     await admin.until(
       `all ${MEMBERS} members are fenced and labelled`,
       async () => {
-        const list = await admin.api.request<{ items: NetworkPolicy[] }>({ method: 'GET', path: resourcePath(RESOURCES.networkPolicies), query: { labelSelector: `${'netfence.dev/role'}=default-deny` } });
-        const namespaces = await admin.api.request<{ items: { metadata: { labels?: Record<string, string> } }[] }>({ method: 'GET', path: resourcePath(RESOURCES.namespaces), query: { labelSelector: `${MEMBER_LABEL}=${TENANT}` } });
+        const list = await admin.api.request<{ items: NetworkPolicy[] }>({
+          method: 'GET',
+          path: resourcePath(RESOURCES.networkPolicies),
+          query: { labelSelector: `${'netfence.dev/role'}=default-deny` },
+        });
+        const namespaces = await admin.api.request<{ items: { metadata: { labels?: Record<string, string> } }[] }>({
+          method: 'GET',
+          path: resourcePath(RESOURCES.namespaces),
+          query: { labelSelector: `${MEMBER_LABEL}=${TENANT}` },
+        });
         return Math.min(list.items.length, namespaces.items.length);
       },
       (n) => n >= MEMBERS,
@@ -83,11 +93,17 @@ describeWithControlPlane('members selected by the member label, on a real API se
         await watch.next(`${joiner}'s deny`, (e) => e.type === 'ADDED' && e.object.metadata?.namespace === joiner && e.object.metadata?.name === POLICY_NAMES.defaultDeny, 10_000);
         latencies.push(performance.now() - t0);
       }
-      await admin.until('the joiners are labelled members', () => Promise.all(['joiner-1', 'joiner-2', 'joiner-3'].map((n) => memberLabelOf(admin, n))), (l) => l.every((v) => v === TENANT));
+      await admin.until(
+        'the joiners are labelled members',
+        () => Promise.all(['joiner-1', 'joiner-2', 'joiner-3'].map((n) => memberLabelOf(admin, n))),
+        (l) => l.every((v) => v === TENANT),
+      );
       // Whatever the operator still does for the joins shows within a few seconds.
       await new Promise((r) => setTimeout(r, 3_000));
       const touched = new Set(watch.events.slice(seenBefore).map((e) => e.object.metadata?.namespace as string));
-      console.log(`join into a tenant of ${MEMBERS}: label to deny ${latencies.map((ms) => `${Math.round(ms)} ms`).join(', ')}; namespaces whose policies changed: ${[...touched].sort().join(', ')}`);
+      console.log(
+        `join into a tenant of ${MEMBERS}: label to deny ${latencies.map((ms) => `${Math.round(ms)} ms`).join(', ')}; namespaces whose policies changed: ${[...touched].sort().join(', ')}`,
+      );
       expect([...touched].sort()).toEqual(['joiner-1', 'joiner-2', 'joiner-3']);
       expect([...latencies].sort((a, b) => a - b)[1]).toBeLessThan(1_000);
       // The same-tenant rule admits the tenant by label: its size does not depend on the tenant's.
@@ -100,11 +116,23 @@ describeWithControlPlane('members selected by the member label, on a real API se
 
   test('the member label follows the plan: a forged one is removed, a changed one put back', async () => {
     await admin.namespace('outsider', { [MEMBER_LABEL]: TENANT });
-    await admin.until('the forged label on a non-member is removed', async () => (await memberLabelOf(admin, 'outsider')) ?? '(none)', (v) => v === '(none)');
+    await admin.until(
+      'the forged label on a non-member is removed',
+      async () => (await memberLabelOf(admin, 'outsider')) ?? '(none)',
+      (v) => v === '(none)',
+    );
     await admin.relabel(members[7] as string, { [MEMBER_LABEL]: 'elsewhere' });
-    await admin.until('the changed label is put back', () => memberLabelOf(admin, members[7] as string), (v) => v === TENANT);
+    await admin.until(
+      'the changed label is put back',
+      () => memberLabelOf(admin, members[7] as string),
+      (v) => v === TENANT,
+    );
     await admin.relabel('joiner-3', { [TENANT_LABEL]: null });
-    await admin.until('a namespace that leaves loses the label and its policies', async () => [(await memberLabelOf(admin, 'joiner-3')) ?? '(none)', (await admin.policyNames('joiner-3')).length], ([label, count]) => label === '(none)' && count === 0);
+    await admin.until(
+      'a namespace that leaves loses the label and its policies',
+      async () => [(await memberLabelOf(admin, 'joiner-3')) ?? '(none)', (await admin.policyNames('joiner-3')).length],
+      ([label, count]) => label === '(none)' && count === 0,
+    );
   }, 60_000);
 });
 
@@ -136,11 +164,19 @@ describeWithControlPlane('members selected by name (--member-label=off), on a re
       async () => (await admin.policies('bank-1')).find((p) => p.metadata.name === POLICY_NAMES.sameTenant)?.spec.ingress?.[0]?.from?.[0]?.namespaceSelector,
       (sel) => sel?.matchExpressions?.[0]?.key === NAMESPACE_NAME_LABEL && (sel.matchExpressions[0].values ?? []).join() === 'bank-1,bank-2',
     );
-    await admin.until('intruder is fenced', () => admin.policyNames('intruder'), (names) => names.includes(POLICY_NAMES.defaultDeny));
+    await admin.until(
+      'intruder is fenced',
+      () => admin.policyNames('intruder'),
+      (names) => names.includes(POLICY_NAMES.defaultDeny),
+    );
     expect(await memberLabelOf(admin, 'bank-1')).toBeUndefined();
     // The intruder opens its own egress (tenants may write their own policies) and forges the
     // label (no guard stops it here); in this mode nothing reads it and nobody removes it.
-    await admin.api.request({ method: 'POST', path: resourcePath(RESOURCES.networkPolicies, { namespace: 'intruder' }), body: { metadata: { name: 'own-egress' }, spec: { podSelector: {}, policyTypes: ['Egress'], egress: [{}] } } });
+    await admin.api.request({
+      method: 'POST',
+      path: resourcePath(RESOURCES.networkPolicies, { namespace: 'intruder' }),
+      body: { metadata: { name: 'own-egress' }, spec: { podSelector: {}, policyTypes: ['Egress'], egress: [{}] } },
+    });
     await admin.relabel('intruder', { [MEMBER_LABEL]: 'bank' });
     await pod(admin, 'intruder', 'spy');
     await pod(admin, 'bank-1', 'db');

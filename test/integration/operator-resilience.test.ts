@@ -42,7 +42,15 @@ describeWithControlPlane('the operator through an API server outage', () => {
     const before = uniqueName('before');
     await admin.tenant(tenant, {});
     await admin.namespace(before, { [TENANT_LABEL]: tenant });
-    const placed = await admin.until(`${before} is onboarded`, () => admin.policies(before), (ps) => ps.map((p) => p.metadata.name).sort().join() === BASE.join());
+    const placed = await admin.until(
+      `${before} is onboarded`,
+      () => admin.policies(before),
+      (ps) =>
+        ps
+          .map((p) => p.metadata.name)
+          .sort()
+          .join() === BASE.join(),
+    );
     const uids = placed.map((p) => p.metadata.uid).sort();
     const expiredBefore = await metric(op.metricsPort, 'netfence_watch_restarts_total', ['reason="expired"']);
 
@@ -55,8 +63,18 @@ describeWithControlPlane('the operator through an API server outage', () => {
 
     const after = uniqueName('after');
     await admin.namespace(after, { [TENANT_LABEL]: tenant });
-    await admin.until(`${after} is onboarded`, () => admin.policyNames(after), (names) => names.join() === BASE.join(), 60_000);
-    const t = await admin.until(`${tenant} is Ready with both members`, () => admin.getTenant(tenant), (x) => condition(x, 'Ready')?.status === 'True' && (x?.status?.memberNamespaces ?? []).length === 2, 30_000);
+    await admin.until(
+      `${after} is onboarded`,
+      () => admin.policyNames(after),
+      (names) => names.join() === BASE.join(),
+      60_000,
+    );
+    const t = await admin.until(
+      `${tenant} is Ready with both members`,
+      () => admin.getTenant(tenant),
+      (x) => condition(x, 'Ready')?.status === 'True' && (x?.status?.memberNamespaces ?? []).length === 2,
+      30_000,
+    );
     expect(t?.status?.policyCount).toBe(2 * BASE.length);
     // Nothing was deleted and recreated: the same objects are still there.
     expect((await admin.policies(before)).map((p) => p.metadata.uid).sort()).toEqual(uids);
@@ -71,10 +89,19 @@ describeWithControlPlane('the operator through an API server outage', () => {
     const ns = uniqueName('relist-ns');
     await admin.tenant(tenant, {});
     await admin.namespace(ns, { [TENANT_LABEL]: tenant });
-    await admin.until(`${ns} is onboarded`, () => admin.policyNames(ns), (names) => names.join() === BASE.join());
+    await admin.until(
+      `${ns} is onboarded`,
+      () => admin.policyNames(ns),
+      (names) => names.join() === BASE.join(),
+    );
     await plane.stopApiserver();
     await plane.startApiserver();
     await admin.deleteTenant(tenant);
-    await admin.until(`${ns} is empty`, () => admin.policyNames(ns), (names) => names.length === 0, 60_000);
+    await admin.until(
+      `${ns} is empty`,
+      () => admin.policyNames(ns),
+      (names) => names.length === 0,
+      60_000,
+    );
   }, 120_000);
 });

@@ -20,7 +20,7 @@ import { createMetrics } from '../../src/runtime/metrics.js';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function until(what: string, condition: () => boolean, timeoutMs = 4_000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !condition(); ) {
+  for (const deadline = Date.now() + timeoutMs; !condition();) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
     await sleep(5);
   }
@@ -75,6 +75,7 @@ class SlowWrites implements KubeClient {
     return done;
   }
 
+  // eslint-disable-next-line require-yield -- a watch that delivers nothing and ends when it is aborted
   async *watch<T>(req: WatchRequest): AsyncIterable<WatchEvent<T>> {
     await new Promise<void>((resolve) => {
       if (req.signal?.aborted) resolve();
@@ -159,7 +160,7 @@ describe('kubeClient and a caller signal', () => {
     });
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
-    const client = kubeClient({ server: `http://127.0.0.1:${port}`, headers: async () => ({}), dispatcher: new Agent(), source: 'test' } as never);
+    const client = kubeClient({ server: `http://127.0.0.1:${port}`, headers: async () => ({}), dispatcher: new Agent(), source: 'test' });
 
     const controller = new AbortController();
     const pending = client.request({ method: 'PATCH', path: '/held', signal: controller.signal });

@@ -99,7 +99,10 @@ describe('check judges every pod that could exist', () => {
 
   test('past 256 kinds of pod in a namespace nothing is proven there: the check fails, naming it', async () => {
     const labels = Array.from({ length: 9 }, (_, i) => `k${i}`);
-    const policies = labels.map((k) => `---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p-${k}, namespace: a1}\nspec: {podSelector: {matchLabels: {${k}: "on"}}, ingress: [{from: [{podSelector: {}}]}]}\n`);
+    const policies = labels.map(
+      (k) =>
+        `---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p-${k}, namespace: a1}\nspec: {podSelector: {matchLabels: {${k}: "on"}}, ingress: [{from: [{podSelector: {}}]}]}\n`,
+    );
     const scene = sceneOf(TENANTS + policies.join(''));
     expect(scene.reach.cutNamespaces).toEqual(['a1']);
     const r = await runNetfence(['check', '-f', '-'], TENANTS + policies.join(''));
@@ -194,11 +197,19 @@ spec:
     ];
     const template = `metadata: {labels: {app: w}}\n    spec: {hostNetwork: true, containers: [{name: c, image: i, env: [{name: X, value: "1"}], ports: [{containerPort: 80, name: web}]}]}`;
     const docs = kinds.map(([v, k]) => `apiVersion: ${v}\nkind: ${k}\nmetadata: {name: w, namespace: a1}\nspec:\n  replicas: 2\n  template:\n    ${template}`);
-    docs.push(`apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: w, namespace: a1}\nspec:\n  schedule: "* * * * *"\n  jobTemplate:\n    spec:\n      template:\n        ${template.replace('\n    ', '\n        ')}`);
-    const i = inputsOf(docs.join('\n---\n'));
-    expect(i.workloads.map((p) => p.metadata.name).sort()).toEqual(
-      ['cronjob/w', 'daemonset/w', 'deployment/w', 'job/w', 'replicaset/w', 'replicationcontroller/w', 'statefulset/w'],
+    docs.push(
+      `apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: w, namespace: a1}\nspec:\n  schedule: "* * * * *"\n  jobTemplate:\n    spec:\n      template:\n        ${template.replace('\n    ', '\n        ')}`,
     );
+    const i = inputsOf(docs.join('\n---\n'));
+    expect(i.workloads.map((p) => p.metadata.name).sort()).toEqual([
+      'cronjob/w',
+      'daemonset/w',
+      'deployment/w',
+      'job/w',
+      'replicaset/w',
+      'replicationcontroller/w',
+      'statefulset/w',
+    ]);
     for (const p of i.workloads) {
       expect(p.metadata.namespace).toBe('a1');
       expect(p.spec).toEqual({ hostNetwork: true, containers: [{ name: 'c', ports: [{ containerPort: 80, name: 'web' }] }] });

@@ -83,11 +83,20 @@ describe('violations grouped by cause', () => {
 
   test('a tenant whose pods no policy selects is one cause per side: nothing stops its paths', () => {
     const scene = buildScene(
-      { tenants: [tenant('a'), tenant('b')], namespaces: [memberNs('a1', 'a'), memberNs('b1', 'b'), ns('ops')], pods: [pod('a1', 'x'), pod('b1', 'y'), pod('ops', 'z')], policies: [], settings: defaultSettings() },
+      {
+        tenants: [tenant('a'), tenant('b')],
+        namespaces: [memberNs('a1', 'a'), memberNs('b1', 'b'), ns('ops')],
+        pods: [pod('a1', 'x'), pod('b1', 'y'), pod('ops', 'z')],
+        policies: [],
+        settings: defaultSettings(),
+      },
       'live',
     );
     const causes = groupsOf(scene).sorted();
-    expect(causes.map((g) => `${g.tenant} ${g.namespaces.join(',')} isolated=${g.isolated} [${g.policies.join(',')}]`)).toEqual(['a a1 isolated=false []', 'b b1 isolated=false []']);
+    expect(causes.map((g) => `${g.tenant} ${g.namespaces.join(',')} isolated=${g.isolated} [${g.policies.join(',')}]`)).toEqual([
+      'a a1 isolated=false []',
+      'b b1 isolated=false []',
+    ]);
     // Keeps at most `examples` paths per direction, however many there are.
     expect(causes.map((g) => [g.ingress?.paths, g.ingress?.examples.length, g.egress?.paths, g.egress?.examples.length])).toEqual([
       [4, 3, 4, 3],

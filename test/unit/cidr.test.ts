@@ -1,18 +1,6 @@
 /** src/core/cidr.ts: addresses and prefixes, by table and by property. */
 import fc from 'fast-check';
-import {
-  cidrContains,
-  cidrContainsIP,
-  cidrsOverlap,
-  compareCidrs,
-  formatCidr,
-  formatIP,
-  isCidr,
-  parseCidr,
-  parseIP,
-  type Cidr,
-  type IP,
-} from '../../src/core/cidr.js';
+import { cidrContains, cidrContainsIP, cidrsOverlap, compareCidrs, formatCidr, formatIP, isCidr, parseCidr, parseIP, type Cidr, type IP } from '../../src/core/cidr.js';
 
 function ip(s: string): IP {
   const v = parseIP(s);
@@ -112,13 +100,10 @@ describe('parseCidr reads prefixes and clears host bits', () => {
     expect(formatCidr(cidr(text))).toBe(canonical);
   });
 
-  test.each(['10.0.0.0', '10.0.0.0/33', '10.0.0.0/-1', '10.0.0.0/08', '10.0.0.0/8/8', '::/129', '10.0.0/8', '/8', '10.0.0.0/'])(
-    '%j is not a CIDR',
-    (text) => {
-      expect(parseCidr(text)).toBeNull();
-      expect(isCidr(text)).toBe(false);
-    },
-  );
+  test.each(['10.0.0.0', '10.0.0.0/33', '10.0.0.0/-1', '10.0.0.0/08', '10.0.0.0/8/8', '::/129', '10.0.0/8', '/8', '10.0.0.0/'])('%j is not a CIDR', (text) => {
+    expect(parseCidr(text)).toBeNull();
+    expect(isCidr(text)).toBe(false);
+  });
 });
 
 describe('containment and overlap', () => {

@@ -37,14 +37,42 @@ status:
 
 describe('the offline commands exit 2 on an object the API server would refuse, naming its file and line', () => {
   test.each([
-    ['a CIDR that does not parse', `${POLICY_HEAD}  egress:\n    - to:\n        - ipBlock:\n            cidr: 10.0.0.0/33\n`, ':11: NetworkPolicy team-a/allow-web: spec.egress[0].to[0].ipBlock.cidr: "10.0.0.0/33" is not a CIDR such as 10.0.0.0/8 or fd00::/8'],
-    ['an except outside its CIDR', `${POLICY_HEAD}  egress:\n    - to:\n        - ipBlock:\n            cidr: 10.0.0.0/8\n            except:\n              - 11.0.0.0/16\n`, ':13: NetworkPolicy team-a/allow-web: spec.egress[0].to[0].ipBlock.except[0]: "11.0.0.0/16" is not strictly inside cidr 10.0.0.0/8'],
-    ['port 70000', `${POLICY_HEAD}  ingress:\n    - ports:\n        - protocol: TCP\n          port: 70000\n`, ':11: NetworkPolicy team-a/allow-web: spec.ingress[0].ports[0].port: must be between 1 and 65535, found 70000'],
-    ['a lowercase policy type', `${POLICY_HEAD}  policyTypes:\n    - Egress\n    - ingress\n`, ':10: NetworkPolicy team-a/allow-web: spec.policyTypes[1]: must be one of "Ingress", "Egress", found "ingress"'],
-    ['an unknown field', `${POLICY_HEAD}  ingress:\n    - from:\n        - podSelector: {}\n          namespace: team-b\n`, ':11: NetworkPolicy team-a/allow-web: unknown field "spec.ingress[0].from[0].namespace"'],
-    ['an empty peer', `${POLICY_HEAD}  ingress:\n    - from:\n        - {}\n`, ':10: NetworkPolicy team-a/allow-web: spec.ingress[0].from[0]: must specify a peer: podSelector, namespaceSelector or ipBlock'],
+    [
+      'a CIDR that does not parse',
+      `${POLICY_HEAD}  egress:\n    - to:\n        - ipBlock:\n            cidr: 10.0.0.0/33\n`,
+      ':11: NetworkPolicy team-a/allow-web: spec.egress[0].to[0].ipBlock.cidr: "10.0.0.0/33" is not a CIDR such as 10.0.0.0/8 or fd00::/8',
+    ],
+    [
+      'an except outside its CIDR',
+      `${POLICY_HEAD}  egress:\n    - to:\n        - ipBlock:\n            cidr: 10.0.0.0/8\n            except:\n              - 11.0.0.0/16\n`,
+      ':13: NetworkPolicy team-a/allow-web: spec.egress[0].to[0].ipBlock.except[0]: "11.0.0.0/16" is not strictly inside cidr 10.0.0.0/8',
+    ],
+    [
+      'port 70000',
+      `${POLICY_HEAD}  ingress:\n    - ports:\n        - protocol: TCP\n          port: 70000\n`,
+      ':11: NetworkPolicy team-a/allow-web: spec.ingress[0].ports[0].port: must be between 1 and 65535, found 70000',
+    ],
+    [
+      'a lowercase policy type',
+      `${POLICY_HEAD}  policyTypes:\n    - Egress\n    - ingress\n`,
+      ':10: NetworkPolicy team-a/allow-web: spec.policyTypes[1]: must be one of "Ingress", "Egress", found "ingress"',
+    ],
+    [
+      'an unknown field',
+      `${POLICY_HEAD}  ingress:\n    - from:\n        - podSelector: {}\n          namespace: team-b\n`,
+      ':11: NetworkPolicy team-a/allow-web: unknown field "spec.ingress[0].from[0].namespace"',
+    ],
+    [
+      'an empty peer',
+      `${POLICY_HEAD}  ingress:\n    - from:\n        - {}\n`,
+      ':10: NetworkPolicy team-a/allow-web: spec.ingress[0].from[0]: must specify a peer: podSelector, namespaceSelector or ipBlock',
+    ],
     ['a namespace named Team_A', 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: Team_A\n', `:4: Namespace Team_A: metadata.name: "Team_A" is not a DNS label`],
-    ['a label value with a space', 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n  labels:\n    netfence.dev/tenant: team a\n', ':6: Namespace team-a: metadata.labels[netfence.dev/tenant]: "team a" is not a label value'],
+    [
+      'a label value with a space',
+      'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n  labels:\n    netfence.dev/tenant: team a\n',
+      ':6: Namespace team-a: metadata.labels[netfence.dev/tenant]: "team a" is not a label value',
+    ],
     [
       'the same Namespace twice, once with a stray namespace',
       'apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n  namespace: default\n',
@@ -60,7 +88,12 @@ describe('the offline commands exit 2 on an object the API server would refuse, 
   });
 
   test.each([
-    ['check', 'a CIDR that does not parse', `${POLICY_HEAD}  egress:\n    - to:\n        - ipBlock: {cidr: 10.0.0.0/33}\n`, ':10: NetworkPolicy team-a/allow-web: spec.egress[0].to[0].ipBlock.cidr'],
+    [
+      'check',
+      'a CIDR that does not parse',
+      `${POLICY_HEAD}  egress:\n    - to:\n        - ipBlock: {cidr: 10.0.0.0/33}\n`,
+      ':10: NetworkPolicy team-a/allow-web: spec.egress[0].to[0].ipBlock.cidr',
+    ],
     ['check', 'port 70000', `${POLICY_HEAD}  ingress:\n    - ports: [{port: 70000}]\n`, ':9: NetworkPolicy team-a/allow-web: spec.ingress[0].ports[0].port'],
     ['matrix', 'a pod IP that is not an IP address', POD, ':7: Pod team-a/web-0: status.podIP'],
   ])('%s refuses %s with its line instead of failing inside the evaluator', async (command, _what, text, message) => {
@@ -74,13 +107,21 @@ describe('the offline commands exit 2 on an object the API server would refuse, 
     const file = tempFile(`apiVersion: v1\nkind: Namespace\nmetadata: {name: Team_A}\n---\n${POLICY_HEAD}  policyTypes: [ingress]\n`);
     const run = await runNetfence(['render', '-f', file]);
     expect(run.code).toBe(2);
-    expect(run.stderr.trim().split('\n').map((l) => l.slice(`netfence render: ${file}`.length).split(': ')[0])).toEqual([':3', ':12']);
+    expect(
+      run.stderr
+        .trim()
+        .split('\n')
+        .map((l) => l.slice(`netfence render: ${file}`.length).split(': ')[0]),
+    ).toEqual([':3', ':12']);
   });
 });
 
 describe('the settings flags refuse values that cannot work, naming the flag', () => {
   test.each([
-    [['--dns-selector', 'k 8s=v v'], ['--dns-selector: "k 8s" is not a label key', '--dns-selector: "v v" is not a label value']],
+    [
+      ['--dns-selector', 'k 8s=v v'],
+      ['--dns-selector: "k 8s" is not a label key', '--dns-selector: "v v" is not a label value'],
+    ],
     [['--dns-selector', 'app=coredns,app=kube-dns'], ['--dns-selector: label key "app" is given twice']],
     [['--dns-selector', 'coredns'], ['--dns-selector: "coredns" is not KEY=VALUE']],
     [['--dns-namespace', ''], ['--dns-namespace: "" is not a DNS label']],
@@ -99,7 +140,21 @@ describe('the settings flags refuse values that cannot work, naming the flag', (
   });
 
   test('every settings flag takes a valid value', async () => {
-    const run = await runNetfence(['render', '-f', TWO_TENANTS, '--operator-namespace', 'platform', '--exclude-namespace', 'monitoring', '--dns-namespace', 'dns', '--dns-selector', 'example.com/app=core-dns,tier=', '--dns-port', '5353']);
+    const run = await runNetfence([
+      'render',
+      '-f',
+      TWO_TENANTS,
+      '--operator-namespace',
+      'platform',
+      '--exclude-namespace',
+      'monitoring',
+      '--dns-namespace',
+      'dns',
+      '--dns-selector',
+      'example.com/app=core-dns,tier=',
+      '--dns-port',
+      '5353',
+    ]);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('example.com/app: core-dns');
   });

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import type { NetworkPolicy } from '../../src/api/k8s.js';
 import { parseArgs } from '../../src/cli/args.js';
 import { INPUT_FLAGS } from '../../src/cli/common.js';
 import { runCli } from '../../src/cli/main.js';
@@ -33,7 +34,7 @@ describe('netfence render', () => {
   test('prints multi-document YAML sorted by namespace then name', async () => {
     const run = await runNetfence(['render', '-f', TWO_TENANTS]);
     expect(run.code).toBe(0);
-    const docs = parseAllDocuments(run.stdout).map((d) => (Array.isArray(d) ? null : d.toJS()));
+    const docs = parseAllDocuments(run.stdout).map((d) => (Array.isArray(d) ? null : (d.toJS() as unknown))) as NetworkPolicy[];
     const keys = docs.map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
     expect(keys).toEqual([
       'acme-db/netfence-allow-dns',
@@ -110,9 +111,9 @@ metadata: {name: c, namespace: watch-1}
   test('prints the same policies as a v1 List with -o json', async () => {
     const yaml = await runNetfence(['render', '-f', TWO_TENANTS]);
     const json = await runNetfence(['render', '-f', TWO_TENANTS, '-o', 'json']);
-    const list = JSON.parse(json.stdout);
+    const list = JSON.parse(json.stdout) as { kind: string; items: unknown[] };
     expect(list.kind).toBe('List');
-    expect(list.items).toEqual(parseAllDocuments(yaml.stdout).map((d) => (Array.isArray(d) ? null : d.toJS())));
+    expect(list.items).toEqual(parseAllDocuments(yaml.stdout).map((d) => (Array.isArray(d) ? null : (d.toJS() as unknown))));
   });
 
   test('reads standard input with -f -', async () => {
@@ -131,10 +132,17 @@ metadata: {name: c, namespace: watch-1}
   });
 
   test('reads a v1 List of objects', async () => {
-    const list = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'n', labels: { 'netfence.dev/tenant': 't' } } }, { apiVersion: 'netfence.dev/v1alpha1', kind: 'TenantIsolation', metadata: { name: 't' }, spec: {} }] });
+    const list = JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'n', labels: { 'netfence.dev/tenant': 't' } } },
+        { apiVersion: 'netfence.dev/v1alpha1', kind: 'TenantIsolation', metadata: { name: 't' }, spec: {} },
+      ],
+    });
     const run = await runNetfence(['render', '-f', tempFile('list.json', list)]);
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain('namespace: "n"\n') // quoted: kubectl's YAML 1.1 reader takes a plain n for false;
+    expect(run.stdout).toContain('namespace: "n"\n'); // quoted: kubectl's YAML 1.1 reader takes a plain n for false;
   });
 
   test('applies the DNS settings flags', async () => {
@@ -175,13 +183,29 @@ spec: {podSelector: {}}
 describe('netfence render on bad input exits 2, names file and line, and prints nothing on stdout', () => {
   test.each([
     ['a YAML syntax error', 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: [x\n', /bad\.yaml:\d+: YAML syntax/],
-    ['an unknown field in a TenantIsolation', 'apiVersion: netfence.dev/v1alpha1\nkind: TenantIsolation\nmetadata:\n  name: t\nspec:\n  ingres: {}\n', /bad\.yaml:6: TenantIsolation t: unknown field "spec.ingres"/],
-    ['a CIDR that does not parse', 'apiVersion: netfence.dev/v1alpha1\nkind: TenantIsolation\nmetadata:\n  name: t\nspec:\n  egress:\n    to:\n      - cidr: 10.0.0.0/33\n', /bad\.yaml:8: TenantIsolation t: spec\.egress\.to\[0\]\.cidr/],
-    ['a wrong TenantIsolation apiVersion', 'apiVersion: netfence.dev/v1\nkind: TenantIsolation\nmetadata:\n  name: t\n', /bad\.yaml:1: TenantIsolation must have apiVersion netfence\.dev\/v1alpha1/],
+    [
+      'an unknown field in a TenantIsolation',
+      'apiVersion: netfence.dev/v1alpha1\nkind: TenantIsolation\nmetadata:\n  name: t\nspec:\n  ingres: {}\n',
+      /bad\.yaml:6: TenantIsolation t: unknown field "spec.ingres"/,
+    ],
+    [
+      'a CIDR that does not parse',
+      'apiVersion: netfence.dev/v1alpha1\nkind: TenantIsolation\nmetadata:\n  name: t\nspec:\n  egress:\n    to:\n      - cidr: 10.0.0.0/33\n',
+      /bad\.yaml:8: TenantIsolation t: spec\.egress\.to\[0\]\.cidr/,
+    ],
+    [
+      'a wrong TenantIsolation apiVersion',
+      'apiVersion: netfence.dev/v1\nkind: TenantIsolation\nmetadata:\n  name: t\n',
+      /bad\.yaml:1: TenantIsolation must have apiVersion netfence\.dev\/v1alpha1/,
+    ],
     ['a document that is not an object', '- a\n- b\n', /bad\.yaml:1: expected a Kubernetes object/],
     ['a document without kind', 'apiVersion: v1\nmetadata: {name: x}\n', /bad\.yaml:1: not a Kubernetes object/],
     ['a pod without a namespace', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n', /bad\.yaml:3: Pod p: metadata\.namespace is required/],
-    ['an object defined twice', 'apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n', /bad\.yaml:5: Namespace x is defined twice \(first at .*bad\.yaml:1\)/],
+    [
+      'an object defined twice',
+      'apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n',
+      /bad\.yaml:5: Namespace x is defined twice \(first at .*bad\.yaml:1\)/,
+    ],
   ])('%s', async (_what, text, message) => {
     const run = await runNetfence(['render', '-f', tempFile('bad.yaml', text)]);
     expect(run.code).toBe(2);
@@ -219,16 +243,14 @@ describe('netfence render on bad input exits 2, names file and line, and prints 
 describe('netfence flags, as kubectl takes them', () => {
   const specs = [...INPUT_FLAGS, { name: 'output', short: 'o', value: true }, { name: 'help', short: 'h', value: false }];
 
-  test.each([
-    [['-f', 'a.yaml', '-o', 'json']],
-    [['-f=a.yaml', '-o=json']],
-    [['-fa.yaml', '-ojson']],
-    [['--filename', 'a.yaml', '--output=json']],
-  ])('a short flag takes its value as the next argument, after = or attached: %j', (argv) => {
-    const args = parseArgs(argv, specs);
-    expect(Object.fromEntries(args.flags)).toEqual({ filename: ['a.yaml'], output: ['json'] });
-    expect(args.positionals).toEqual([]);
-  });
+  test.each([[['-f', 'a.yaml', '-o', 'json']], [['-f=a.yaml', '-o=json']], [['-fa.yaml', '-ojson']], [['--filename', 'a.yaml', '--output=json']]])(
+    'a short flag takes its value as the next argument, after = or attached: %j',
+    (argv) => {
+      const args = parseArgs(argv, specs);
+      expect(Object.fromEntries(args.flags)).toEqual({ filename: ['a.yaml'], output: ['json'] });
+      expect(args.positionals).toEqual([]);
+    },
+  );
 
   test('an attached value is kept whole, = and all, when it does not start with =', () => {
     expect(parseArgs(['-fdir=x/a.yaml', '-f=-'], specs).flags.get('filename')).toEqual(['dir=x/a.yaml', '-']);
@@ -258,7 +280,10 @@ describe('netfence --help', () => {
   test('lists each command exactly once, version included, and nothing else', async () => {
     const run = await runNetfence(['--help']);
     expect(run.code).toBe(0);
-    const listed = run.stdout.split('\n').filter((l) => /^ {2}[a-z]+ {2,}/.test(l)).map((l) => l.trim().split(/\s+/)[0]);
+    const listed = run.stdout
+      .split('\n')
+      .filter((l) => /^ {2}[a-z]+ {2,}/.test(l))
+      .map((l) => l.trim().split(/\s+/)[0]);
     expect(listed).toEqual(COMMANDS);
     for (const name of COMMANDS) expect(run.stdout.match(new RegExp(`^  ${name} `, 'gm'))).toHaveLength(1);
   });
@@ -323,7 +348,13 @@ describe('an internal error', () => {
 
   test('exits 3 when standard input cannot be read, with one line', async () => {
     let stderr = '';
-    const io = { stdout: () => {}, stderr: (t: string) => (stderr += t), readStdin: (): string => { throw new Error('stdin exploded'); } };
+    const io = {
+      stdout: () => {},
+      stderr: (t: string) => (stderr += t),
+      readStdin: (): string => {
+        throw new Error('stdin exploded');
+      },
+    };
     expect(await runCli(['render', '-f', '-'], io, {})).toBe(3);
     expect(stderr.split('\n')).toHaveLength(2);
     expect(stderr).toMatch(/^netfence render: internal error: .*stdin exploded.* \(NETFENCE_DEBUG=1 shows the stack\)\n$/);

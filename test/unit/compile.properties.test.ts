@@ -160,7 +160,8 @@ describe('compiler properties over random clusters', () => {
               const v = ev.evaluate(podEndpoint(src), podEndpoint(dst), port, protocol);
               if (st.mode === 'Enforce' && v.egress.allowed) {
                 const spec = tenantSpec(c, st.name);
-                const toDns = spec.egress?.dns !== false && dst.metadata.namespace === 'kube-system' && dst.metadata.labels?.['k8s-app'] === 'kube-dns' && port === 53 && protocol !== 'SCTP';
+                const toDns =
+                  spec.egress?.dns !== false && dst.metadata.namespace === 'kube-system' && dst.metadata.labels?.['k8s-app'] === 'kube-dns' && port === 53 && protocol !== 'SCTP';
                 const declared = toDns || (spec.egress?.to ?? []).some((p) => peerDeclares(p, dst, c, result, port, protocol));
                 expect({ src: podEndpoint(src), dst: podEndpoint(dst), port, protocol, egressDeclared: declared }).toMatchObject({ egressDeclared: true });
               }
@@ -209,7 +210,10 @@ describe('compiler properties over random clusters', () => {
         const claims = oracleClaims(c);
         const members = new Map(result.tenants.map((t) => [t.name, [...t.members].sort()]));
         for (const t of c.input.tenants) {
-          const expected = [...claims.entries()].filter(([, ts]) => ts.length === 1 && ts[0] === t.metadata.name).map(([n]) => n).sort();
+          const expected = [...claims.entries()]
+            .filter(([, ts]) => ts.length === 1 && ts[0] === t.metadata.name)
+            .map(([n]) => n)
+            .sort();
           expect(members.get(t.metadata.name)).toEqual(expected);
         }
         const expectedConflicts = [...claims.entries()].filter(([, ts]) => ts.length > 1).map(([n, ts]) => ({ namespace: n, tenants: [...ts].sort() }));

@@ -46,7 +46,10 @@ describe('membership', () => {
       ingress: [{ from: [{ namespaceSelector: byLabel }] }],
       egress: [{ to: [{ namespaceSelector: byLabel }] }],
     });
-    expect(r.memberLabels).toEqual([{ namespace: 'a', tenant: 'acme' }, { namespace: 'b', tenant: 'acme' }]);
+    expect(r.memberLabels).toEqual([
+      { namespace: 'a', tenant: 'acme' },
+      { namespace: 'b', tenant: 'acme' },
+    ]);
   });
 
   test('with memberLabel off, the same-tenant policy names every member by the immutable name label, and no label is asked for', () => {
@@ -60,12 +63,14 @@ describe('membership', () => {
     expect(r.memberLabels).toEqual([]);
   });
 
-  test('a join changes only the joining namespace\'s policies when members are selected by label, every member\'s by name', () => {
+  test("a join changes only the joining namespace's policies when members are selected by label, every member's by name", () => {
     const before = [memberNs('a1', 'acme'), memberNs('a2', 'acme'), ns('new')];
     const after = [memberNs('a1', 'acme'), memberNs('a2', 'acme'), memberNs('new', 'acme')];
     const tenants = [tenant('acme', { ingress: { from: [{ tenant: 'acme' }] } }), tenant('peer', { namespaces: ['p'], egress: { to: [{ tenant: 'acme' }] } })];
     const changed = (settings: CompilerSettings) => {
-      const was = new Map(compileWith({ tenants, namespaces: [...before, ns('p')], settings }).policies.map((p) => [`${p.metadata.namespace}/${p.metadata.name}`, JSON.stringify(p)]));
+      const was = new Map(
+        compileWith({ tenants, namespaces: [...before, ns('p')], settings }).policies.map((p) => [`${p.metadata.namespace}/${p.metadata.name}`, JSON.stringify(p)]),
+      );
       const now = compileWith({ tenants, namespaces: [...after, ns('p')], settings }).policies;
       return [...new Set(now.filter((p) => was.get(`${p.metadata.namespace}/${p.metadata.name}`) !== JSON.stringify(p)).map((p) => p.metadata.namespace))].sort();
     };
@@ -73,12 +78,15 @@ describe('membership', () => {
     expect(changed(BY_NAME)).toEqual(['a1', 'a2', 'new', 'p']);
   });
 
-  test('the member label on the input is netfence\'s output: it makes no namespace a member, and a selector cannot match it', () => {
+  test("the member label on the input is netfence's output: it makes no namespace a member, and a selector cannot match it", () => {
     const r = compileWith({
       tenants: [tenant('acme'), tenant('sel', { namespaceSelector: { matchLabels: { [MEMBER_LABEL]: 'acme' } } })],
       namespaces: [ns('forged', { [MEMBER_LABEL]: 'acme' }), memberNs('real', 'acme')],
     });
-    expect(r.tenants.map((t) => [t.name, t.members])).toEqual([['acme', ['real']], ['sel', []]]);
+    expect(r.tenants.map((t) => [t.name, t.members])).toEqual([
+      ['acme', ['real']],
+      ['sel', []],
+    ]);
     expect(r.memberLabels).toEqual([{ namespace: 'real', tenant: 'acme' }]);
   });
 
@@ -172,12 +180,20 @@ describe('conflicts fail closed (P6)', () => {
     expect(r.conflicts).toEqual([{ namespace: 'shared', tenants: ['a', 'b'] }]);
     expect(r.tenants.map((t) => t.members)).toEqual([['a1'], ['b1']]);
     expect(r.tenants.map((t) => t.conflicts.map((c) => c.namespace))).toEqual([['shared'], ['shared']]);
-    expect(r.memberLabels).toEqual([{ namespace: 'a1', tenant: 'a' }, { namespace: 'b1', tenant: 'b' }]);
-    expect(findPolicy(compileWith({ tenants, namespaces, settings: BY_NAME }), 'a1', 'netfence-allow-same-tenant').spec.ingress).toEqual([{ from: [{ namespaceSelector: nameIn('a1') }] }]);
+    expect(r.memberLabels).toEqual([
+      { namespace: 'a1', tenant: 'a' },
+      { namespace: 'b1', tenant: 'b' },
+    ]);
+    expect(findPolicy(compileWith({ tenants, namespaces, settings: BY_NAME }), 'a1', 'netfence-allow-same-tenant').spec.ingress).toEqual([
+      { from: [{ namespaceSelector: nameIn('a1') }] },
+    ]);
   });
 
   test('a conflict with an Audit tenant still denies, owned by the enforcing tenant', () => {
-    const r = compileWith({ tenants: [tenant('a', { namespaces: ['shared'] }, 'uid-a'), tenant('b', { namespaces: ['shared'], mode: 'Audit' }, 'uid-b')], namespaces: [ns('shared')] });
+    const r = compileWith({
+      tenants: [tenant('a', { namespaces: ['shared'] }, 'uid-a'), tenant('b', { namespaces: ['shared'], mode: 'Audit' }, 'uid-b')],
+      namespaces: [ns('shared')],
+    });
     const deny = findPolicy(r, 'shared', 'netfence-default-deny');
     expect(deny.metadata.ownerReferences?.map((o) => o.name)).toEqual(['a']);
     expect(deny.metadata.annotations?.['netfence.dev/conflicting-tenants']).toBe('a,b');
@@ -210,7 +226,11 @@ describe('conflicts fail closed (P6)', () => {
     ['internet with a cidr', { egress: { to: [{ internet: true, cidr: '0.0.0.0/0' }] } }, 'exactly one of tenant, namespaces, namespaceSelector, cidr, internet'],
     ['internet with a podSelector', { egress: { to: [{ internet: true, podSelector: {} }] } }, 'podSelector: not allowed with internet'],
     ['internet with allowCloudMetadata', { egress: { to: [{ internet: true, allowCloudMetadata: true }] } }, 'allowCloudMetadata: not allowed with internet'],
-    ['an internet except outside the public blocks', { ingress: { from: [{ internet: true, except: ['fd00::/8'] }] } }, 'fd00::/8 is not strictly inside a block of the public internet'],
+    [
+      'an internet except outside the public blocks',
+      { ingress: { from: [{ internet: true, except: ['fd00::/8'] }] } },
+      'fd00::/8 is not strictly inside a block of the public internet',
+    ],
     ['an internet except that is a whole block', { egress: { to: [{ internet: true, except: ['2000::/3'] }] } }, 'not strictly inside a block'],
     ['an internet except that is not a CIDR', { egress: { to: [{ internet: true, except: ['8.8.8.8'] }] } }, '"8.8.8.8" is not a CIDR'],
     ['allowCloudMetadata with a tenant', { egress: { to: [{ tenant: 'x', allowCloudMetadata: true }] } }, 'allowCloudMetadata with cidr only'],
@@ -264,7 +284,7 @@ describe('DNS', () => {
 describe('declared peers', () => {
   const namespaces = [memberNs('a1', 'a'), memberNs('b1', 'b'), memberNs('b2', 'b'), ns('mon', { team: 'obs' }), ns('mon2', { team: 'obs' })];
 
-  test('a tenant peer selects the other tenant\'s namespaces by the member label, or by name with memberLabel off', () => {
+  test("a tenant peer selects the other tenant's namespaces by the member label, or by name with memberLabel off", () => {
     const tenants = [tenant('a', { ingress: { from: [{ tenant: 'b', ports: [{ port: 8080 }] }] } }), tenant('b')];
     expect(findPolicy(compileWith({ tenants, namespaces }), 'a1', 'netfence-allow-ingress').spec).toEqual({
       podSelector: {},
@@ -283,8 +303,13 @@ describe('declared peers', () => {
   });
 
   test('a namespaceSelector peer is resolved to names, never written as a label selector', () => {
-    const r = compileWith({ tenants: [tenant('a', { ingress: { from: [{ namespaceSelector: { matchLabels: { team: 'obs' } }, podSelector: { matchLabels: { app: 'prom' } } }] } })], namespaces });
-    expect(findPolicy(r, 'a1', 'netfence-allow-ingress').spec.ingress).toEqual([{ from: [{ namespaceSelector: nameIn('mon', 'mon2'), podSelector: { matchLabels: { app: 'prom' } } }] }]);
+    const r = compileWith({
+      tenants: [tenant('a', { ingress: { from: [{ namespaceSelector: { matchLabels: { team: 'obs' } }, podSelector: { matchLabels: { app: 'prom' } } }] } })],
+      namespaces,
+    });
+    expect(findPolicy(r, 'a1', 'netfence-allow-ingress').spec.ingress).toEqual([
+      { from: [{ namespaceSelector: nameIn('mon', 'mon2'), podSelector: { matchLabels: { app: 'prom' } } }] },
+    ]);
   });
 
   test('a namespaceSelector peer that matches nothing allows nothing rather than everything', () => {
@@ -305,7 +330,13 @@ describe('declared peers', () => {
 
   test('ports default to TCP, keep endPort and named ports, and come out sorted', () => {
     const r = compileWith({
-      tenants: [tenant('a', { ingress: { from: [{ namespaces: ['x'], ports: [{ port: 'metrics', protocol: 'TCP' }, { port: 9000, endPort: 9100, protocol: 'UDP' }, { port: 443 }, { protocol: 'SCTP' }] }] } })],
+      tenants: [
+        tenant('a', {
+          ingress: {
+            from: [{ namespaces: ['x'], ports: [{ port: 'metrics', protocol: 'TCP' }, { port: 9000, endPort: 9100, protocol: 'UDP' }, { port: 443 }, { protocol: 'SCTP' }] }],
+          },
+        }),
+      ],
       namespaces,
     });
     expect(findPolicy(r, 'a1', 'netfence-allow-ingress').spec.ingress?.[0]?.ports).toEqual([
@@ -381,7 +412,8 @@ describe('the internet peer', () => {
     '240.0.0.0/4',
   ];
   const IPV6_EXCEPT = ['2001::/23', '2001:db8::/32', '2002::/16', '3fff::/20'];
-  const internetRule = (peer: object) => compileWith({ tenants: [tenant('a', { egress: { to: [peer] } })], namespaces }).policies.find((p) => p.metadata.name === 'netfence-allow-egress')?.spec.egress;
+  const internetRule = (peer: object) =>
+    compileWith({ tenants: [tenant('a', { egress: { to: [peer] } })], namespaces }).policies.find((p) => p.metadata.name === 'netfence-allow-egress')?.spec.egress;
 
   test('is one rule with an IPv4 block and the IPv6 global unicast block, each without its special-purpose ranges', () => {
     expect(internetRule({ internet: true, ports: [{ port: 443 }] })).toEqual([
@@ -392,7 +424,7 @@ describe('the internet peer', () => {
     ]);
   });
 
-  test('adds the peer\'s own except entries to the block of their family, sorted', () => {
+  test("adds the peer's own except entries to the block of their family, sorted", () => {
     const [rule] = internetRule({ internet: true, except: ['2606:4700::/32', '8.8.8.0/24', '1.0.0.0/8'] }) ?? [];
     expect(rule?.to?.map((p) => p.ipBlock)).toEqual([
       { cidr: '0.0.0.0/0', except: ['0.0.0.0/8', '1.0.0.0/8', '8.8.8.0/24', ...IPV4_EXCEPT.slice(1)] },
@@ -416,9 +448,11 @@ describe('the internet peer', () => {
     }
   });
 
-  test('works in ingress and in exposures, with the exposure\'s ports', () => {
+  test("works in ingress and in exposures, with the exposure's ports", () => {
     const r = compileWith({
-      tenants: [tenant('a', { ingress: { from: [{ internet: true, ports: [{ port: 8443 }] }] }, exposures: [{ name: 'web', from: [{ internet: true }], ports: [{ port: 8080 }] }] })],
+      tenants: [
+        tenant('a', { ingress: { from: [{ internet: true, ports: [{ port: 8443 }] }] }, exposures: [{ name: 'web', from: [{ internet: true }], ports: [{ port: 8080 }] }] }),
+      ],
       namespaces,
     });
     const blocks = [{ ipBlock: { cidr: '0.0.0.0/0', except: IPV4_EXCEPT } }, { ipBlock: { cidr: '2000::/3', except: IPV6_EXCEPT } }];
@@ -447,7 +481,11 @@ describe('exposures', () => {
     const r = compileWith({
       tenants: [tenant('a', { exposures: [{ name: 'web', from: [{ namespaces: ['x'] }] }] })],
       namespaces: [memberNs('n', 'a')],
-      pods: [pod('n', 'p1', { 'netfence.dev/expose-metrics': 'true' }), pod('n', 'p2', { 'netfence.dev/expose-web': 'yes' }), pod('n', 'p3', { 'netfence.dev/expose-web': 'true' })].map((p) => ({
+      pods: [
+        pod('n', 'p1', { 'netfence.dev/expose-metrics': 'true' }),
+        pod('n', 'p2', { 'netfence.dev/expose-web': 'yes' }),
+        pod('n', 'p3', { 'netfence.dev/expose-web': 'true' }),
+      ].map((p) => ({
         namespace: p.metadata.namespace,
         name: p.metadata.name,
         labels: p.metadata.labels ?? {},
@@ -465,7 +503,9 @@ describe('ownership and labels', () => {
     const r = compileWith({ tenants: [tenant('a', {}, 'uid-1')], namespaces: [memberNs('n', 'a')] });
     for (const p of r.policies) {
       expect(p.metadata.labels?.['app.kubernetes.io/managed-by']).toBe('netfence');
-      expect(p.metadata.ownerReferences).toEqual([{ apiVersion: 'netfence.dev/v1alpha1', kind: 'TenantIsolation', name: 'a', uid: 'uid-1', controller: true, blockOwnerDeletion: true }]);
+      expect(p.metadata.ownerReferences).toEqual([
+        { apiVersion: 'netfence.dev/v1alpha1', kind: 'TenantIsolation', name: 'a', uid: 'uid-1', controller: true, blockOwnerDeletion: true },
+      ]);
     }
   });
 

@@ -161,7 +161,7 @@ describe('config/default', () => {
     });
   });
 
-  test('the PodDisruptionBudget covers exactly the Deployment\'s pods and keeps one', () => {
+  test("the PodDisruptionBudget covers exactly the Deployment's pods and keeps one", () => {
     const pdb = only<Manifest & { spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } } }>('PodDisruptionBudget');
     expect(pdb.spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
     expect(pdb.spec.minAvailable).toBeGreaterThanOrEqual(1);
@@ -189,7 +189,7 @@ describe('config/default', () => {
       for (const binding of bindings) {
         expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: pod.serviceAccountName, namespace: operatorNamespace }]);
       }
-      const leaseRules = roles.flatMap((r) => r.rules.filter((rule) => rule.resources?.includes('leases')).map((rule) => ({ kind: r.kind, namespace: r.metadata.namespace })));
+      const leaseRules = roles.flatMap((r) => r.rules.filter((rule) => rule.resources?.includes('leases')).map(() => ({ kind: r.kind, namespace: r.metadata.namespace })));
       expect(leaseRules).toEqual([{ kind: 'Role', namespace: operatorNamespace }]);
       expect(only('ServiceAccount').metadata.name).toBe(pod.serviceAccountName);
     });
@@ -218,15 +218,19 @@ describe('config/default', () => {
     });
   });
 
-  describe('the operator namespace\'s own NetworkPolicies', () => {
+  describe("the operator namespace's own NetworkPolicies", () => {
     const policies = DEFAULT.filter((o) => o.kind === 'NetworkPolicy') as unknown as NetworkPolicy[];
-    const ns = (name: string, labels: Record<string, string> = {}): Namespace => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { [NAMESPACE_NAME_LABEL]: name, ...labels } } });
+    const ns = (name: string, labels: Record<string, string> = {}): Namespace => ({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name, labels: { [NAMESPACE_NAME_LABEL]: name, ...labels } },
+    });
     const podIn = (namespace: string, name: string, labels: Record<string, string>, ip: string): Pod => ({
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { namespace, name, labels },
       status: { podIP: ip },
-    } as Pod);
+    });
     const ev = buildEvaluator({
       namespaces: [ns(operatorNamespace), ns('monitoring', { 'netfence.dev/metrics-scraper': 'true' }), ns('shop'), ns('kube-system')],
       pods: [
@@ -269,10 +273,13 @@ describe('config/default', () => {
 
 describe('config/samples', () => {
   test('renders without a warning, and the sample tenant fences a labelled namespace', async () => {
-    const run = await runNetfence(['render', '-f', join(ROOT, 'config', 'samples'), '-f', '-'], `apiVersion: v1\nkind: Namespace\nmetadata: {name: web, labels: {${TENANT_LABEL}: sample}}\n`);
+    const run = await runNetfence(
+      ['render', '-f', join(ROOT, 'config', 'samples'), '-f', '-'],
+      `apiVersion: v1\nkind: Namespace\nmetadata: {name: web, labels: {${TENANT_LABEL}: sample}}\n`,
+    );
     expect(run.code).toBe(0);
     expect(run.stderr).not.toMatch(/warning:|error/i);
-    expect(run.stderr).toContain(", 0 warnings\n");
+    expect(run.stderr).toContain(', 0 warnings\n');
     expect(run.stdout).toContain('name: netfence-default-deny\n  namespace: web');
     expect(run.stdout).toContain('name: netfence-expose-web');
   });

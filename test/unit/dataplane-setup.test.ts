@@ -22,18 +22,26 @@ describe('provideKubeRouter', () => {
     const binary = join(dir, 'kube-router');
     writeFileSync(binary, '');
     expect(await provideKubeRouter(noLog, { [KUBE_ROUTER_ENV]: binary, PATH: '' })).toEqual({ path: binary, origin: `${KUBE_ROUTER_ENV}=${binary}` });
-    expect(await provideKubeRouter(noLog, { [KUBE_ROUTER_ENV]: join(dir, 'nothing'), PATH: '' })).toEqual({ unavailable: `${KUBE_ROUTER_ENV}=${join(dir, 'nothing')} does not exist` });
+    expect(await provideKubeRouter(noLog, { [KUBE_ROUTER_ENV]: join(dir, 'nothing'), PATH: '' })).toEqual({
+      unavailable: `${KUBE_ROUTER_ENV}=${join(dir, 'nothing')} does not exist`,
+    });
   });
 
   test('takes a cached build under XDG_CACHE_HOME, keyed by the Go version, without building', async () => {
-    const go = spawnSync('go', ['env', 'GOVERSION'], { encoding: 'utf8', env: { ...process.env, PATH: `${process.env['PATH']}:/usr/local/go/bin`, GOTOOLCHAIN: 'local' } }).stdout?.trim();
+    const go = spawnSync('go', ['env', 'GOVERSION'], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${process.env['PATH']}:/usr/local/go/bin`, GOTOOLCHAIN: 'local' },
+    }).stdout?.trim();
     if (!go) return void console.warn('no go on PATH: the cache lookup is not checked here');
     const cache = kubeRouterCacheDir({ XDG_CACHE_HOME: dir }, go);
     expect(cache).toBe(join(dir, 'netfence', 'dataplane', `kube-router-v2.1.0_${go}`));
     mkdirSync(cache, { recursive: true });
     writeFileSync(join(cache, 'kube-router'), '');
     const lines: string[] = [];
-    expect(await provideKubeRouter((l) => void lines.push(l), { XDG_CACHE_HOME: dir, PATH: `${process.env['PATH']}:/usr/local/go/bin` })).toEqual({ path: join(cache, 'kube-router'), origin: `cache ${cache}` });
+    expect(await provideKubeRouter((l) => void lines.push(l), { XDG_CACHE_HOME: dir, PATH: `${process.env['PATH']}:/usr/local/go/bin` })).toEqual({
+      path: join(cache, 'kube-router'),
+      origin: `cache ${cache}`,
+    });
     expect(lines).toEqual([]);
   });
 });

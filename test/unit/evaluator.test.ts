@@ -3,34 +3,15 @@
  * Kubernetes NetworkPolicy concept page. Each case names the rule it pins down; every check
  * states a verdict a plausible misreading of the rule would get wrong.
  */
-import type {
-  ContainerPort,
-  Namespace,
-  NetworkPolicy,
-  NetworkPolicySpec,
-  Pod,
-  Protocol,
-} from '../../src/api/k8s.js';
-import {
-  buildEvaluator,
-  effectivePolicyTypes,
-  formatEndpoint,
-  parseEndpoint,
-  type ClusterModel,
-  type Endpoint,
-  type PolicyRef,
-} from '../../src/evaluator/index.js';
+import type { ContainerPort, Namespace, NetworkPolicy, NetworkPolicySpec, Pod, Protocol } from '../../src/api/k8s.js';
+import { buildEvaluator, effectivePolicyTypes, formatEndpoint, parseEndpoint, type ClusterModel, type Endpoint, type PolicyRef } from '../../src/evaluator/index.js';
 import { deepFreeze } from '../../src/core/objects.js';
 
 function ns(name: string, labels: Record<string, string> = {}): Namespace {
   return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } };
 }
 
-function pod(
-  key: string,
-  labels: Record<string, string>,
-  opts: { ip?: string; ips?: string[]; ports?: ContainerPort[] } = {},
-): Pod {
+function pod(key: string, labels: Record<string, string>, opts: { ip?: string; ips?: string[]; ports?: ContainerPort[] } = {}): Pod {
   const [namespace, name] = key.split('/') as [string, string];
   const p: Pod = {
     apiVersion: 'v1',
@@ -55,21 +36,29 @@ function policy(key: string, spec: NetworkPolicySpec): NetworkPolicy {
  */
 const NAMESPACES = [ns('prod', { team: 'a' }), ns('dev', { team: 'b' }), ns('ops')];
 const PODS = [
-  pod('prod/web', { app: 'web', tier: 'front' }, {
-    ip: '10.0.1.1',
-    ports: [
-      { name: 'http', containerPort: 80, protocol: 'TCP' },
-      { name: 'metrics', containerPort: 9090 },
-      { name: 'dns', containerPort: 53, protocol: 'UDP' },
-      { name: 'diameter', containerPort: 3868, protocol: 'SCTP' },
-    ],
-  }),
+  pod(
+    'prod/web',
+    { app: 'web', tier: 'front' },
+    {
+      ip: '10.0.1.1',
+      ports: [
+        { name: 'http', containerPort: 80, protocol: 'TCP' },
+        { name: 'metrics', containerPort: 9090 },
+        { name: 'dns', containerPort: 53, protocol: 'UDP' },
+        { name: 'diameter', containerPort: 3868, protocol: 'SCTP' },
+      ],
+    },
+  ),
   pod('prod/db', { app: 'db', tier: 'back' }, { ip: '10.0.1.2', ports: [{ name: 'pg', containerPort: 5432 }] }),
-  pod('dev/web', { app: 'web' }, {
-    ip: '10.0.2.1',
-    ips: ['10.0.2.1', 'fd00::21'],
-    ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
-  }),
+  pod(
+    'dev/web',
+    { app: 'web' },
+    {
+      ip: '10.0.2.1',
+      ips: ['10.0.2.1', 'fd00::21'],
+      ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
+    },
+  ),
   pod('dev/client', { app: 'client' }, { ip: '10.0.2.2' }),
   pod('ops/mon', { app: 'mon' }),
 ];
@@ -88,8 +77,7 @@ interface Case {
   checks: Check[];
 }
 
-const denyAllIngress = (namespace: string): NetworkPolicy =>
-  policy(`${namespace}/deny-all-ingress`, { podSelector: {}, policyTypes: ['Ingress'] });
+const denyAllIngress = (namespace: string): NetworkPolicy => policy(`${namespace}/deny-all-ingress`, { podSelector: {}, policyTypes: ['Ingress'] });
 
 const CASES: Case[] = [
   {
@@ -281,9 +269,7 @@ const CASES: Case[] = [
   },
   {
     name: 'a named egress port resolves on the destination pod, not on the source',
-    policies: [
-      policy('dev/egress-http', { podSelector: {}, policyTypes: ['Egress'], egress: [{ ports: [{ port: 'http' }] }] }),
-    ],
+    policies: [policy('dev/egress-http', { podSelector: {}, policyTypes: ['Egress'], egress: [{ ports: [{ port: 'http' }] }] })],
     checks: [
       { from: 'dev/client', to: 'dev/web', port: 8080, allowed: true },
       { from: 'dev/client', to: 'prod/web', port: 80, allowed: true },
@@ -304,9 +290,7 @@ const CASES: Case[] = [
   },
   {
     name: 'endPort makes an inclusive range on its protocol only',
-    policies: [
-      policy('prod/range', { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ ports: [{ port: 8000, endPort: 8080 }] }] }),
-    ],
+    policies: [policy('prod/range', { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ ports: [{ port: 8000, endPort: 8080 }] }] })],
     checks: [
       { from: 'dev/client', to: 'prod/web', port: 7999, allowed: false },
       { from: 'dev/client', to: 'prod/web', port: 8000, allowed: true },
@@ -407,9 +391,7 @@ const CASES: Case[] = [
   },
   {
     name: 'an IPv6 ipBlock matches the IPv6 address of a dual-stack pod and external IPv6 addresses',
-    policies: [
-      policy('prod/v6', { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from: [{ ipBlock: { cidr: 'fd00::/64', except: ['fd00::ff/128'] } }] }] }),
-    ],
+    policies: [policy('prod/v6', { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from: [{ ipBlock: { cidr: 'fd00::/64', except: ['fd00::ff/128'] } }] }] })],
     checks: [
       { from: 'dev/web', to: 'prod/db', port: 5432, allowed: true },
       { from: 'dev/client', to: 'prod/db', port: 5432, allowed: false },
@@ -593,9 +575,7 @@ describe('bad input is reported clearly', () => {
 
   test('a pod or policy listed twice throws', () => {
     expect(() => buildEvaluator(model([], [...PODS, pod('prod/web', {})]))).toThrow('Pod prod/web is listed twice');
-    expect(() => buildEvaluator(model([denyAllIngress('prod'), denyAllIngress('prod')]))).toThrow(
-      'NetworkPolicy prod/deny-all-ingress is listed twice',
-    );
+    expect(() => buildEvaluator(model([denyAllIngress('prod'), denyAllIngress('prod')]))).toThrow('NetworkPolicy prod/deny-all-ingress is listed twice');
   });
 });
 

@@ -52,14 +52,19 @@ describe('findings by category', () => {
   test('empty-selector: a membership selector and a peer selector that match no namespace', () => {
     const fs = findingsOf({
       ...twoTenants({}),
-      tenants: [tenant('a', { namespaceSelector: { matchLabels: { team: 'nobody' } } }), tenant('b', { ingress: { from: [{ namespaceSelector: { matchLabels: { team: 'ghost' } } }] } })],
+      tenants: [
+        tenant('a', { namespaceSelector: { matchLabels: { team: 'nobody' } } }),
+        tenant('b', { ingress: { from: [{ namespaceSelector: { matchLabels: { team: 'ghost' } } }] } }),
+      ],
     });
     expect(inCategory(fs, 'empty-selector')).toEqual([
       'warning empty-selector tenant a: spec.namespaceSelector {"matchLabels":{"team":"nobody"}} matches no namespace of the input: it brings in no member',
       'warning empty-selector tenant b: spec.ingress.from[0]: namespaceSelector {"matchLabels":{"team":"ghost"}} matches no namespace; the peer allows nothing',
     ]);
     // A selector that matches a namespace is no finding.
-    expect(inCategory(findingsOf({ ...twoTenants({}), tenants: [tenant('a', { namespaceSelector: { matchLabels: { team: 'ops' } } }), tenant('b')] }), 'empty-selector')).toEqual([]);
+    expect(inCategory(findingsOf({ ...twoTenants({}), tenants: [tenant('a', { namespaceSelector: { matchLabels: { team: 'ops' } } }), tenant('b')] }), 'empty-selector')).toEqual(
+      [],
+    );
   });
 
   test('metadata-cidr: a CIDR peer inside cloud metadata', () => {
@@ -198,12 +203,16 @@ describe('netfence check and its findings', () => {
   });
 
   test('--exclude-namespace and --operator-namespace give the reason an asking namespace stays out', async () => {
-    const asking = yaml(TENANTS.replace('{ingress: {from: [{tenant: ghost}]}}', '{}'), 'apiVersion: v1\nkind: Namespace\nmetadata: {name: tools, labels: {netfence.dev/tenant: b}}');
+    const asking = yaml(
+      TENANTS.replace('{ingress: {from: [{tenant: ghost}]}}', '{}'),
+      'apiVersion: v1\nkind: Namespace\nmetadata: {name: tools, labels: {netfence.dev/tenant: b}}',
+    );
     const flagged = await runNetfence(['check', '--exclude-namespace', 'tools', '-f', '-'], asking);
-    expect(flagged.stdout).toContain('namespace tools has the label netfence.dev/tenant=b but does not join tenant b: the settings keep it from joining by selector or label (given to --exclude-namespace)');
+    expect(flagged.stdout).toContain(
+      'namespace tools has the label netfence.dev/tenant=b but does not join tenant b: the settings keep it from joining by selector or label (given to --exclude-namespace)',
+    );
     const operator = await runNetfence(['check', '--operator-namespace', 'tools', '-f', '-'], asking);
     expect(operator.stdout).toContain('(the operator\u2019s own namespace)');
     expect((await runNetfence(['check', '-f', '-'], asking)).stdout).not.toContain('excluded-namespace');
   });
 });
-

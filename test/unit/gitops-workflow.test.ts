@@ -34,9 +34,7 @@ const job = Object.values(workflow.jobs)[0] as Workflow['jobs'][string];
  * checkout under `base`.
  */
 function commandOf(command: string, cluster: string, head: string, base = EXAMPLE): string[] {
-  const line = job.steps
-    .flatMap((s) => (s.run ?? '').split('\n'))
-    .find((l) => l.includes(`netfence.js ${command} `));
+  const line = job.steps.flatMap((s) => (s.run ?? '').split('\n')).find((l) => l.includes(`netfence.js ${command} `));
   if (line === undefined) throw new Error(`the workflow runs no netfence ${command}`);
   const filled = line.replaceAll('${{ matrix.cluster }}', cluster).replaceAll('$SETTINGS', job.env?.SETTINGS ?? '');
   const words = filled.trim().split(/\s+/);
@@ -82,7 +80,14 @@ describe('the GitOps example workflow', () => {
   });
 
   test('its diff of a pull request that changes nothing passes and says so', async () => {
-    const diff = await runNetfence(commandOf('diff', 'prod', EXAMPLE, pullRequest(() => {})));
+    const diff = await runNetfence(
+      commandOf(
+        'diff',
+        'prod',
+        EXAMPLE,
+        pullRequest(() => {}),
+      ),
+    );
     expect(diff.stdout.split('\n')[1]).toBe('no change: the head allows what the base allows, across the same fences');
     expect(diff.code).toBe(0);
   });
@@ -98,7 +103,7 @@ describe('the GitOps example workflow', () => {
 
   test('its diff passes a pull request that only closes something, and names what closed', async () => {
     const tenants = (root: string): string => join(root, 'clusters/prod/tenants/team-a.yaml');
-    const head = pullRequest((root) => writeFileSync(tenants(root), readFileSync(tenants(root), 'utf8').replace(/  ingress:\n(    .*\n)+/, '')));
+    const head = pullRequest((root) => writeFileSync(tenants(root), readFileSync(tenants(root), 'utf8').replace(/ {2}ingress:\n( {4}.*\n)+/, '')));
     expect(readFileSync(tenants(head), 'utf8')).not.toContain('ingress');
     const diff = await runNetfence(commandOf('diff', 'prod', head, EXAMPLE));
     expect(diff.stdout).not.toContain('FAIL');

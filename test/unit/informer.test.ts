@@ -64,7 +64,11 @@ async function synced(items: unknown[], resourceVersion = '10', options: Partial
   return h;
 }
 
-const names = (informer: Informer<Pod>) => informer.list().map((p) => p.metadata.name).sort();
+const names = (informer: Informer<Pod>) =>
+  informer
+    .list()
+    .map((p) => p.metadata.name)
+    .sort();
 
 beforeEach(() => {
   jest.useFakeTimers({ now: new Date('2026-01-02T03:04:05Z') });
@@ -590,7 +594,10 @@ describe('indexes', () => {
     const seen: string[][] = [];
     h.informer.changes.subscribe(() => seen.push(appsOf(h, 'web')));
     expect(appsOf(h, 'web')).toEqual(['ns/a', 'ns/b']);
-    h.fake.lastWatch.send('MODIFIED', podMeta('a', '8', { labels: { app: 'db' } })).send('ADDED', podMeta('d', '9', { labels: { app: 'web' } })).send('DELETED', podMeta('b', '10', { labels: { app: 'web' } }));
+    h.fake.lastWatch
+      .send('MODIFIED', podMeta('a', '8', { labels: { app: 'db' } }))
+      .send('ADDED', podMeta('d', '9', { labels: { app: 'web' } }))
+      .send('DELETED', podMeta('b', '10', { labels: { app: 'web' } }));
     await settle();
     expect(seen).toEqual([['ns/b'], ['ns/b', 'ns/d'], ['ns/d']]);
     expect(appsOf(h, 'db')).toEqual(['ns/a']);

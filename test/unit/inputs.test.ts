@@ -54,7 +54,10 @@ describe('collectInputs', () => {
   });
 
   test('drops null fields before the compiler sees them, as the API server does', () => {
-    const inputs = collectInputs([manifest(tenant({ name: 't' }, { mode: null, namespaces: ['a'] })), manifest(policy({ podSelector: {}, ingress: null, egress: [{ to: null, ports: [{ port: 53, protocol: null }] }] }))]);
+    const inputs = collectInputs([
+      manifest(tenant({ name: 't' }, { mode: null, namespaces: ['a'] })),
+      manifest(policy({ podSelector: {}, ingress: null, egress: [{ to: null, ports: [{ port: 53, protocol: null }] }] })),
+    ]);
     expect(inputs.tenants[0]?.spec).toEqual({ namespaces: ['a'] });
     expect(inputs.policies[0]?.spec).toEqual({ podSelector: {}, egress: [{ ports: [{ port: 53 }] }] });
   });
@@ -86,13 +89,19 @@ describe('collectInputs', () => {
   });
 
   test('reports every problem of every object together', () => {
-    const problems = problemsOf([manifest(namespace({ name: 'Team_A' }), 1), manifest(policy({ podSelector: {}, ingress: [{ from: [{}] }] }), 4), manifest(tenant({ name: 't', labels: { 'a b': 'c' } }), 12)]);
+    const problems = problemsOf([
+      manifest(namespace({ name: 'Team_A' }), 1),
+      manifest(policy({ podSelector: {}, ingress: [{ from: [{}] }] }), 4),
+      manifest(tenant({ name: 't', labels: { 'a b': 'c' } }), 12),
+    ]);
     expect(problems.map((p) => p.split(': ').slice(0, 2).join(': '))).toEqual(['in.yaml:3: Namespace Team_A', 'in.yaml:9: NetworkPolicy a/p', 'in.yaml:15: TenantIsolation t']);
   });
 
   test('still counts the kinds it does not read and refuses a TenantIsolation of another version', () => {
     const inputs: Inputs = collectInputs([manifest({ apiVersion: 'v1', kind: 'Service', metadata: { name: 's', namespace: 'a' } })]);
     expect(inputs.ignored).toEqual(new Map([['v1/Service', 1]]));
-    expect(problemsOf([manifest({ ...tenant({ name: 't' }), apiVersion: 'netfence.dev/v1' })])).toEqual(['in.yaml:2: TenantIsolation must have apiVersion netfence.dev/v1alpha1, found "netfence.dev/v1"']);
+    expect(problemsOf([manifest({ ...tenant({ name: 't' }), apiVersion: 'netfence.dev/v1' })])).toEqual([
+      'in.yaml:2: TenantIsolation must have apiVersion netfence.dev/v1alpha1, found "netfence.dev/v1"',
+    ]);
   });
 });

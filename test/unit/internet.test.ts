@@ -19,7 +19,12 @@ const cidr = (text: string): Cidr => parseCidr(text) as Cidr;
 const bits = (c: Cidr): number => (c.family === 4 ? 32 : 128);
 const size = (c: Cidr): bigint => 1n << BigInt(bits(c) - c.prefix);
 
-const blocks = INTERNET_BLOCKS.map((b) => ({ block: cidr(b.cidr), except: b.except.map((r) => cidr(r.cidr)), outside: b.outside.map((r) => cidr(r.cidr)), kept: b.kept.map((r) => cidr(r.cidr)) }));
+const blocks = INTERNET_BLOCKS.map((b) => ({
+  block: cidr(b.cidr),
+  except: b.except.map((r) => cidr(r.cidr)),
+  outside: b.outside.map((r) => cidr(r.cidr)),
+  kept: b.kept.map((r) => cidr(r.cidr)),
+}));
 const EXCEPT = blocks.flatMap((b) => b.except);
 const OUTSIDE = blocks.flatMap((b) => b.outside);
 const KEPT = blocks.flatMap((b) => b.kept);
@@ -71,13 +76,10 @@ describe('the ranges of the internet peer', () => {
 const addressArb: fc.Arbitrary<IP> = (() => {
   const inRange = (c: Cidr): fc.Arbitrary<IP> => fc.bigInt(0n, size(c) - 1n).map((o) => ({ family: c.family, value: c.base + o }));
   const ranges = [...blocks.map((b) => b.block), ...EXCEPT, ...OUTSIDE, ...KEPT, ...METADATA];
-  const edges = ranges.flatMap((c) => [c.base - 1n, c.base, c.base + size(c) - 1n, c.base + size(c)].filter((v) => v >= 0n && v < 1n << BigInt(bits(c))).map((value) => ({ family: c.family, value })));
-  return fc.oneof(
-    inRange(cidr('0.0.0.0/0')),
-    inRange(cidr('::/0')),
-    fc.constantFrom(...ranges).chain(inRange),
-    fc.constantFrom(...edges),
+  const edges = ranges.flatMap((c) =>
+    [c.base - 1n, c.base, c.base + size(c) - 1n, c.base + size(c)].filter((v) => v >= 0n && v < 1n << BigInt(bits(c))).map((value) => ({ family: c.family, value })),
   );
+  return fc.oneof(inRange(cidr('0.0.0.0/0')), inRange(cidr('::/0')), fc.constantFrom(...ranges).chain(inRange), fc.constantFrom(...edges));
 })();
 
 /** What the lists say: in a block of its family and in none of that block's except entries, nor in `extra`. */
@@ -145,13 +147,11 @@ describe('what an internet peer admits, through the evaluator and the analysis',
   });
 
   test('except entries of the peer leave out more, in their own family, in policies and declaration alike', () => {
-    const publicPrefix = fc
-      .tuple(fc.constantFrom(...blocks.map((b) => b.block)), fc.integer({ min: 1, max: 64 }), fc.bigInt(0n, (1n << 128n) - 1n))
-      .map(([b, extra, r]) => {
-        const prefix = Math.min(b.prefix + extra, bits(b));
-        const span = size(b);
-        return cidr(`${formatIP({ family: b.family, value: b.base + (r % span) })}/${prefix}`);
-      });
+    const publicPrefix = fc.tuple(fc.constantFrom(...blocks.map((b) => b.block)), fc.integer({ min: 1, max: 64 }), fc.bigInt(0n, (1n << 128n) - 1n)).map(([b, extra, r]) => {
+      const prefix = Math.min(b.prefix + extra, bits(b));
+      const span = size(b);
+      return cidr(`${formatIP({ family: b.family, value: b.base + (r % span) })}/${prefix}`);
+    });
     fc.assert(
       fc.property(fc.uniqueArray(publicPrefix, { minLength: 1, maxLength: 3, selector: formatCidr }), fc.array(addressArb, { minLength: 20, maxLength: 20 }), (extra, probes) => {
         const s = scenario({ internet: true, except: extra.map(formatCidr) });

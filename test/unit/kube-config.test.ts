@@ -232,7 +232,14 @@ describe('loadConnection', () => {
     const credential = JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token: 'from-exec' } });
     const file = kubeconfig(
       'config',
-      simple({ exec: { apiVersion: 'client.authentication.k8s.io/v1', command: process.execPath, args: ['-e', `process.stdout.write(${JSON.stringify(credential)})`], interactiveMode: 'Never' } }),
+      simple({
+        exec: {
+          apiVersion: 'client.authentication.k8s.io/v1',
+          command: process.execPath,
+          args: ['-e', `process.stdout.write(${JSON.stringify(credential)})`],
+          interactiveMode: 'Never',
+        },
+      }),
     );
     const connection = await loadConnection(options({ kubeconfig: file }));
     expect(connection.server).toBe('https://api.example:6443');

@@ -1,15 +1,7 @@
 /** src/core/labels.ts: label selectors, by table and by property. */
 import fc from 'fast-check';
 import type { LabelSelector, LabelSelectorRequirement } from '../../src/api/k8s.js';
-import {
-  canonicalSelector,
-  compareStrings,
-  isEmptySelector,
-  matchesRequirement,
-  matchesSelector,
-  selectorProblems,
-  type Labels,
-} from '../../src/core/labels.js';
+import { canonicalSelector, compareStrings, isEmptySelector, matchesRequirement, matchesSelector, selectorProblems, type Labels } from '../../src/core/labels.js';
 
 const LABELS: Labels = Object.freeze({ app: 'web', tier: 'front', empty: '' });
 
@@ -43,12 +35,7 @@ describe('a selector matches when every part holds', () => {
     ['matchLabels against no labels', { matchLabels: { app: 'web' } }, undefined, false],
     ['matchLabels with an empty value needs the empty value', { matchLabels: { empty: '' } }, LABELS, true],
     ['matchLabels with an empty value on a missing key', { matchLabels: { team: '' } }, LABELS, false],
-    [
-      'matchLabels and matchExpressions are ANDed',
-      { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['front'] }] },
-      LABELS,
-      false,
-    ],
+    ['matchLabels and matchExpressions are ANDed', { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['front'] }] }, LABELS, false],
     [
       'several expressions are ANDed',
       {
@@ -149,9 +136,7 @@ describe('properties', () => {
   test('NotIn is the complement of In, and DoesNotExist of Exists', () => {
     fc.assert(
       fc.property(key, values, labels, (k, vs, l) => {
-        expect(matchesRequirement({ key: k, operator: 'NotIn', values: vs }, l)).toBe(
-          !matchesRequirement({ key: k, operator: 'In', values: vs }, l),
-        );
+        expect(matchesRequirement({ key: k, operator: 'NotIn', values: vs }, l)).toBe(!matchesRequirement({ key: k, operator: 'In', values: vs }, l));
         expect(matchesRequirement({ key: k, operator: 'DoesNotExist' }, l)).toBe(!matchesRequirement({ key: k, operator: 'Exists' }, l));
       }),
     );

@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileProblem, readPath } from '../../src/io/files.js';
-import { InputError, parseManifests, readManifests, READ_LIMITS, type Manifest } from '../../src/io/manifests.js';
+import { InputError, parseManifests, readManifests, READ_LIMITS } from '../../src/io/manifests.js';
 import { runNetfence } from '../fixtures/cli.js';
 
 function dir(): string {
@@ -152,12 +152,14 @@ describe('JSON streams', () => {
   });
 
   test('a duplicate key in a NetworkPolicy is refused (JSON.parse would keep the last silently)', () => {
-    const text = '{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",\n "metadata": {"name": "p", "namespace": "a"},\n "spec": {"podSelector": {}, "ingress": [{}],\n  "ingress": []}}';
+    const text =
+      '{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",\n "metadata": {"name": "p", "namespace": "a"},\n "spec": {"podSelector": {}, "ingress": [{}],\n  "ingress": []}}';
     expect(problems(text, 'in.json')).toEqual(['in.json:4: duplicate field "spec.ingress"']);
   });
 
   test('a duplicate key deep in a list names its path', () => {
-    const text = '{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "p", "namespace": "a"},\n "spec": {"podSelector": {}, "ingress": [{}, {"from": [], "ports": [],\n "from": [{"podSelector": {}}]}]}}';
+    const text =
+      '{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "p", "namespace": "a"},\n "spec": {"podSelector": {}, "ingress": [{}, {"from": [], "ports": [],\n "from": [{"podSelector": {}}]}]}}';
     expect(problems(text, 'in.json')).toEqual(['in.json:3: duplicate field "spec.ingress[1].from"']);
   });
 
@@ -215,7 +217,10 @@ describe('values are read as kubectl reads them (YAML 1.1)', () => {
 });
 
 test('a key named __proto__ is an own field in every reader, never the prototype', () => {
-  for (const text of ['apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n__proto__: {polluted: true}\n', 'apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n__proto__: {polluted: true}\nx: &a 1\n']) {
+  for (const text of [
+    'apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n__proto__: {polluted: true}\n',
+    'apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n__proto__: {polluted: true}\nx: &a 1\n',
+  ]) {
     const [obj] = objects(text);
     expect(Object.getPrototypeOf(obj)).toBe(Object.prototype);
     expect(Object.prototype.hasOwnProperty.call(obj, '__proto__')).toBe(true);
@@ -230,7 +235,10 @@ describe('aliases', () => {
 
   test('an alias bomb is refused, not expanded', () => {
     let text = 'a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n';
-    for (let i = 1; i < 9; i++) text += `a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]\n`;
+    for (let i = 1; i < 9; i++)
+      text += `a${i}: &a${i} [${Array(10)
+        .fill(`*a${i - 1}`)
+        .join(', ')}]\n`;
     const t0 = Date.now();
     expect(problems(text)).toEqual([expect.stringMatching(/^in\.yaml:\d+: aliases expand this document to more than 100000 values/)]);
     expect(Date.now() - t0).toBeLessThan(5000);
@@ -286,10 +294,19 @@ describe('files and directories', () => {
   test('a FIFO is read like a file (-f <(kustomize build ...))', () => {
     const fifo = join(dir(), 'fifo');
     execFileSync('mkfifo', [fifo]);
-    const writer = spawnSync('sh', ['-c', `printf '%s' "$0" > ${fifo} & "$1" bin/netfence.js render -f ${fifo}`, `${NS('a')}  labels: {netfence.dev/tenant: t}\n---\napiVersion: netfence.dev/v1alpha1\nkind: TenantIsolation\nmetadata: {name: t}\nspec: {}\n`, process.execPath], {
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+    const writer = spawnSync(
+      'sh',
+      [
+        '-c',
+        `printf '%s' "$0" > ${fifo} & "$1" bin/netfence.js render -f ${fifo}`,
+        `${NS('a')}  labels: {netfence.dev/tenant: t}\n---\napiVersion: netfence.dev/v1alpha1\nkind: TenantIsolation\nmetadata: {name: t}\nspec: {}\n`,
+        process.execPath,
+      ],
+      {
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
     expect(writer.stderr).toContain('1 tenant, 1 member namespace');
     expect(writer.stdout).toContain('namespace: a\n');
     expect(writer.status).toBe(0);
@@ -311,7 +328,10 @@ describe('files and directories', () => {
     chmodSync(where, 0o755);
     const path = file('secret.yaml', NS('a'), where);
     chmodSync(path, 0o000);
-    const run = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, 'bin/netfence.js', 'render', '-f', path], { encoding: 'utf8', timeout: 30_000 });
+    const run = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, 'bin/netfence.js', 'render', '-f', path], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(run.stderr).toBe(`netfence render: ${path}: permission denied\n`);
     expect(run.status).toBe(2);
   });
@@ -351,7 +371,10 @@ describe('text that is not UTF-8 is named as such', () => {
   test('problems in several files come together', () => {
     const a = file('a.yaml', Buffer.from([0x61, 0x3a, 0x20, 0xe9, 0x0a]));
     const b = file('b.yaml', '- just\n- a list\n');
-    expect(catchInput(() => readManifests([a, b]))).toEqual([expect.stringMatching(/a\.yaml:1: not UTF-8/), `${b}:1: expected a Kubernetes object (a mapping with apiVersion and kind), found a list`]);
+    expect(catchInput(() => readManifests([a, b]))).toEqual([
+      expect.stringMatching(/a\.yaml:1: not UTF-8/),
+      `${b}:1: expected a Kubernetes object (a mapping with apiVersion and kind), found a list`,
+    ]);
   });
 });
 
@@ -364,8 +387,12 @@ describe('what the API server could never hold is refused before it is built', (
   });
 
   test('a block scalar larger than the API server accepts', () => {
-    const lines = Array(40_000).fill(`    ${big(99)}`).join('\n');
-    expect(problems(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: m, namespace: a}\ndata:\n  k: |\n${lines}\n`)).toEqual([expect.stringMatching(/^in\.yaml:5: a block scalar of more than/)]);
+    const lines = Array(40_000)
+      .fill(`    ${big(99)}`)
+      .join('\n');
+    expect(problems(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: m, namespace: a}\ndata:\n  k: |\n${lines}\n`)).toEqual([
+      expect.stringMatching(/^in\.yaml:5: a block scalar of more than/),
+    ]);
   });
 
   test('an object larger than the API server accepts, in JSON', () => {
@@ -374,8 +401,13 @@ describe('what the API server could never hold is refused before it is built', (
   });
 
   test('one oversized item of a JSON List is named by its index and line', () => {
-    const items = [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a' } }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'm', namespace: 'a' }, data: { k: big(READ_LIMITS.objectBytes) } }];
-    expect(problems(JSON.stringify({ apiVersion: 'v1', kind: 'List', items }, null, 1), 'in.json')).toEqual([expect.stringMatching(/^in\.json:\d+: items\[1\] is 3\.0 MiB: larger than/)]);
+    const items = [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a' } },
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'm', namespace: 'a' }, data: { k: big(READ_LIMITS.objectBytes) } },
+    ];
+    expect(problems(JSON.stringify({ apiVersion: 'v1', kind: 'List', items }, null, 1), 'in.json')).toEqual([
+      expect.stringMatching(/^in\.json:\d+: items\[1\] is 3\.0 MiB: larger than/),
+    ]);
   });
 
   test('a 50 MB string in a TenantIsolation is refused in bounded memory (a 256 MB heap)', () => {
@@ -391,7 +423,12 @@ describe('pods are cut to what netfence reads as they are read', () => {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name: 'p', namespace: 'a', labels: { app: 'web' }, annotations: { note: 'x' }, managedFields: [{ manager: 'kubectl' }] },
-    spec: { hostNetwork: false, nodeName: 'n1', volumes: [{ name: 'v' }], containers: [{ name: 'c', image: 'i', env: [{ name: 'E', value: 'v' }], ports: [{ name: 'http', containerPort: 80 }] }] },
+    spec: {
+      hostNetwork: false,
+      nodeName: 'n1',
+      volumes: [{ name: 'v' }],
+      containers: [{ name: 'c', image: 'i', env: [{ name: 'E', value: 'v' }], ports: [{ name: 'http', containerPort: 80 }] }],
+    },
     status: { phase: 'Running', podIP: '10.0.0.1', podIPs: [{ ip: '10.0.0.1' }], conditions: [{ type: 'Ready' }] },
   };
   const kept = {
@@ -429,16 +466,17 @@ describe('lines in messages are exact in every form', () => {
     2,
   );
   test('a List item in JSON: its own line and the line of a field inside it', () => {
-    const [, pod] = parseManifests(listJson, 'in.json') as Manifest[];
+    const [, pod] = parseManifests(listJson, 'in.json');
     const lines = listJson.split('\n');
     expect(lines[(pod?.source.line ?? 0) - 1]).toBe('    {');
     expect(lines[(pod?.lineOf(['spec', 'containers', 0, 'ports', 0, 'containerPort']) ?? 0) - 1]).toBe('                "containerPort": 80');
   });
 
   test('a List item in YAML, fast and full readers alike', () => {
-    const yaml = 'apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Namespace\n  metadata:\n    name: a\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p, namespace: a}\n  spec:\n    containers:\n    - name: c\n      ports:\n      - containerPort: 80\n';
+    const yaml =
+      'apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Namespace\n  metadata:\n    name: a\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p, namespace: a}\n  spec:\n    containers:\n    - name: c\n      ports:\n      - containerPort: 80\n';
     for (const text of [yaml, `${yaml}x: &a 1\n`]) {
-      const [, pod] = parseManifests(text, 'in.yaml') as Manifest[];
+      const [, pod] = parseManifests(text, 'in.yaml');
       expect(pod?.source.line).toBe(8);
       expect(pod?.lineOf(['spec', 'containers', 0, 'ports', 0, 'containerPort'])).toBe(15);
       expect(pod?.lineOf(['spec', 'containers', 0, 'missing'])).toBe(13);

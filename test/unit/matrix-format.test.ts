@@ -234,9 +234,11 @@ function dotQuotesBalanced(src: string): boolean {
 }
 
 /** Anything in an html page that could make a browser fetch something. */
-const EXTERNAL_REF = /\b(?:src|href|srcset|action|poster|data|formaction|background)\s*=|url\s*\(|@import|https?:|\/\/|<(?:link|img|iframe|object|embed|video|audio|source|base)\b/i;
+const EXTERNAL_REF =
+  /\b(?:src|href|srcset|action|poster|data|formaction|background)\s*=|url\s*\(|@import|https?:|\/\/|<(?:link|img|iframe|object|embed|video|audio|source|base)\b/i;
 /** What a script could fetch with or navigate away by. */
-const FETCHING_CODE = /\bfetch\s*\(|XMLHttpRequest|WebSocket|EventSource|sendBeacon|\bimport\s*\(|importScripts|new\s+(?:Image|Worker)\b|\.(?:src|href|action)\s*=|location\s*=|location\.(?:assign|replace|href)|window\.open|document\.write/;
+const FETCHING_CODE =
+  /\bfetch\s*\(|XMLHttpRequest|WebSocket|EventSource|sendBeacon|\bimport\s*\(|importScripts|new\s+(?:Image|Worker)\b|\.(?:src|href|action)\s*=|location\s*=|location\.(?:assign|replace|href)|window\.open|document\.write/;
 
 /** The page's two scripts: the JSON data block and the code. */
 function pageScripts(html: string): { data: string; code: string; tags: string[] } {
@@ -334,7 +336,10 @@ interface FakeBox {
  * for, a location whose fragment the test sets, a scroll box of 1200 x 600 px for virtual
  * tables, and animation frames run when the test says. Enough to see what it draws where.
  */
-function runPage(html: string, hash = ''): {
+function runPage(
+  html: string,
+  hash = '',
+): {
   view(name: 'tenants' | 'namespaces'): string;
   page(): string;
   click(name: 'tenants' | 'namespaces', t: FakeTarget): void;
@@ -498,6 +503,7 @@ describe('formatMatrix', () => {
 
   /** How each format shows the tenant with `|`, `<`, `"` and `&` in its name. */
   const escapes: [MatrixFormat, string, RegExp][] = [
+    // eslint-disable-next-line no-control-regex -- the text format must not pass ESC (a terminal escape) through
     ['text', `4 ${WEIRD}`, /\u001b/],
     ['markdown', '**we\\|rd &lt;t&gt; "q" &amp; co**', /<t>|we\|rd/],
     ['mermaid', 'n3["we#124;rd #60;t#62; #34;q#34; #38; co<br/>', /<t>|"q"|we\|rd/],
@@ -730,7 +736,9 @@ describe('formatMatrix', () => {
       expect(code).not.toMatch(FETCHING_CODE);
       expect(page).not.toMatch(EXTERNAL_REF);
       expect(html.match(/<html|<head>|<body>|<\/html>/g)).toEqual(['<html', '<head>', '<body>', '</html>']);
-      expect(html).toMatch(/<noscript><p class="hint">This page draws its matrices with JavaScript, which is off here\. <code>netfence matrix -o text<\/code> or <code>-o markdown<\/code> prints the same picture\.<\/p><\/noscript>/);
+      expect(html).toMatch(
+        /<noscript><p class="hint">This page draws its matrices with JavaScript, which is off here\. <code>netfence matrix -o text<\/code> or <code>-o markdown<\/code> prints the same picture\.<\/p><\/noscript>/,
+      );
     });
 
     it('the external-reference and fetching-code detectors catch what they should', () => {
@@ -744,11 +752,22 @@ describe('formatMatrix', () => {
         '<script src="x.js"></script>',
       ])
         expect(bad).toMatch(EXTERNAL_REF);
-      for (const bad of ['fetch(u)', 'new XMLHttpRequest()', 'import("x")', 'img.src = u', 'a.href = u', 'location = u', 'location.assign(u)', 'new Image()', 'navigator.sendBeacon(u)', 'window.open(u)'])
+      for (const bad of [
+        'fetch(u)',
+        'new XMLHttpRequest()',
+        'import("x")',
+        'img.src = u',
+        'a.href = u',
+        'location = u',
+        'location.assign(u)',
+        'new Image()',
+        'navigator.sendBeacon(u)',
+        'window.open(u)',
+      ])
         expect(bad).toMatch(FETCHING_CODE);
     });
 
-    it('embeds every cell once, run-length encoded, with the entries and the tenants\' namespaces', () => {
+    it("embeds every cell once, run-length encoded, with the entries and the tenants' namespaces", () => {
       const model = JSON.parse(pageScripts(html).data) as PageDataJson;
       for (const [m, pm] of [
         [report.tenants, model.tenants],
@@ -889,7 +908,9 @@ describe('formatMatrix', () => {
         // 600 px: 20 rows of 30 px (the 150 px head included: more than fit, never the 102).
         expect(drawnRows(tenantsView)).toHaveLength(20);
         expect(drawnColumns(tenantsView)).toHaveLength(34);
-        expect(drawnRows(tenantsView)[0]?.cells[7]?.title).toBe(`from tenant-0 to tenant-7: some pairs reach, ${cellOf(big.tenants, 'tenant:tenant-0', 'tenant:tenant-7').ports}; violation: crosses an Enforce fence undeclared`);
+        expect(drawnRows(tenantsView)[0]?.cells[7]?.title).toBe(
+          `from tenant-0 to tenant-7: some pairs reach, ${cellOf(big.tenants, 'tenant:tenant-0', 'tenant:tenant-7').ports}; violation: crosses an Enforce fence undeclared`,
+        );
         expect(p.box('tenants')?.scrollHeight).toBe(150 + 102 * 30);
         const namespacesView = p.view('namespaces');
         expect(namespacesView).not.toContain('<table');
@@ -939,7 +960,11 @@ describe('formatMatrix', () => {
         expect(rows.map((r) => r.name)).toEqual(names(3));
         // ns-i reaches ns-(i + 7) on its own port; nothing else from tenant-3 to tenant-10.
         expect(rows.map((r) => r.cells.map((c) => (c.cls === 'none' ? '.' : `${c.cls} ${c.text}`)).join(' | '))).toEqual(
-          names(3).map((_, k) => names(10).map((__, kk) => (kk === k ? `violation ◐!<small>TCP ${20_003 + 100 * k}</small>` : '.')).join(' | ')),
+          names(3).map((_, k) =>
+            names(10)
+              .map((__, kk) => (kk === k ? `violation ◐!<small>TCP ${20_003 + 100 * k}</small>` : '.'))
+              .join(' | '),
+          ),
         );
         p.navigate('namespaces=all');
         expect(p.view('namespaces')).toContain('<table class="matrix compact virtual">');

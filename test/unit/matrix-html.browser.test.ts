@@ -124,7 +124,7 @@ function decodePng(buf: Buffer): Image {
   let height = 0;
   let colorType = -1;
   const idat: Buffer[] = [];
-  for (let at = 8; at < buf.length; ) {
+  for (let at = 8; at < buf.length;) {
     const length = buf.readUInt32BE(at);
     const type = buf.toString('latin1', at + 4, at + 8);
     const data = buf.subarray(at + 8, at + 8 + length);
@@ -310,7 +310,9 @@ const chromium = findChromium();
 if (chromium === undefined) {
   if (process.env.CI === 'true') {
     test('headless Chromium is installed', () => {
-      throw new Error('no Chromium: set CHROMIUM or put chromium/chromium-browser on PATH (CI installs Debian\'s chromium package); the html matrix must be rendered in a real browser');
+      throw new Error(
+        "no Chromium: set CHROMIUM or put chromium/chromium-browser on PATH (CI installs Debian's chromium package); the html matrix must be rendered in a real browser",
+      );
     });
   } else {
     process.stderr.write('matrix-html.browser.test: skipped: no Chromium (set CHROMIUM or install chromium); CI=true makes this a failure\n');
@@ -374,7 +376,9 @@ if (chromium === undefined) {
       expect((dom.match(/<table class="matrix /g) ?? []).length).toBe(2);
       expect((dom.match(/<td class="/g) ?? []).length).toBe(6 * 6 + 9 * 9);
       has('<td class="violation" title="from payments to search: some pairs reach, TCP 8080; violation: crosses an Enforce fence undeclared">◐!<small>TCP 8080</small></td>');
-      has('<td class="violation gs" title="from pay-worker to search-api: some pairs reach, TCP 8080; violation: crosses an Enforce fence undeclared">◐!<small>TCP 8080</small></td>');
+      has(
+        '<td class="violation gs" title="from pay-worker to search-api: some pairs reach, TCP 8080; violation: crosses an Enforce fence undeclared">◐!<small>TCP 8080</small></td>',
+      );
       has('<td class="unfenced" title="from monitoring to cloud metadata: every pair reaches, any; unfenced: no tenant on either end">');
       has('<p class="summary bad" id="summary">2 violations:');
       // The escaped name arrived as text, not as an element.
@@ -426,7 +430,10 @@ if (chromium === undefined) {
         expectIn(namespaces, '<table class="matrix detailed">');
         expect((namespaces.match(/<td class="/g) ?? []).length).toBe(10 * 10);
         for (let k = 0; k < 10; k++) {
-          expectIn(namespaces, `<td class="violation" title="from ns-${3 + 100 * k} to ns-${10 + 100 * k}: some pairs reach, TCP ${20_003 + 100 * k}; violation: crosses an Enforce fence undeclared">◐!<small>TCP ${20_003 + 100 * k}</small></td>`);
+          expectIn(
+            namespaces,
+            `<td class="violation" title="from ns-${3 + 100 * k} to ns-${10 + 100 * k}: some pairs reach, TCP ${20_003 + 100 * k}; violation: crosses an Enforce fence undeclared">◐!<small>TCP ${20_003 + 100 * k}</small></td>`,
+          );
         }
         expect((namespaces.match(/<td class="none/g) ?? []).length).toBe(10 * 9);
         expect(run.pageRequests).toEqual([]);
@@ -462,7 +469,9 @@ if (chromium === undefined) {
       expect(guardedRun.stdout).not.toContain('data-injected');
       expect(guardedRun.pageRequests).toEqual([]);
       expect(guardedRun.cspBlocked).toEqual(expect.arrayContaining(['https://cdn.example/x.js', pathToFileURL(join(dir, 'local.png')).href]));
-      expect(guardedRun.cspBlocked.filter((l) => l.includes("Executing inline script violates the following Content Security Policy directive 'script-src 'sha256-"))).toHaveLength(1);
+      expect(guardedRun.cspBlocked.filter((l) => l.includes("Executing inline script violates the following Content Security Policy directive 'script-src 'sha256-"))).toHaveLength(
+        1,
+      );
     }, 60_000);
   });
 }

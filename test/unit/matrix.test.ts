@@ -39,7 +39,16 @@ describe('the matrix', () => {
   test('lists tenants, namespaces outside tenants and the outside of the cluster, and namespaces grouped by tenant', () => {
     const r = report({});
     expect(r.tenants.entries.map((e) => e.id)).toEqual(['tenant:a', 'tenant:b', 'namespace:empty', 'namespace:kube-system', 'namespace:ops', 'external', 'metadata']);
-    expect(r.namespaces.entries.map((e) => e.id)).toEqual(['namespace:a1', 'namespace:a2', 'namespace:b1', 'namespace:empty', 'namespace:kube-system', 'namespace:ops', 'external', 'metadata']);
+    expect(r.namespaces.entries.map((e) => e.id)).toEqual([
+      'namespace:a1',
+      'namespace:a2',
+      'namespace:b1',
+      'namespace:empty',
+      'namespace:kube-system',
+      'namespace:ops',
+      'external',
+      'metadata',
+    ]);
     expect(r.tenants.entries[0]?.detail).toBe('2 namespaces, 3 pods');
     expect(r.namespaces.entries.find((e) => e.id === 'namespace:empty')?.detail).toBe('no pods in the input: the pods that could exist');
   });

@@ -75,9 +75,7 @@ function mismatches(f: Fixture): string[] {
     const v = evaluator.evaluate(parseEndpoint(e.from), parseEndpoint(e.to), e.port, e.protocol);
     if (v.allowed !== e.allowed) {
       const refs = (side: typeof v.egress): string =>
-        `selecting [${side.selecting.map((r) => `${r.namespace}/${r.name}`).join(', ')}], allowing [${side.allowing
-          .map((r) => `${r.namespace}/${r.name}`)
-          .join(', ')}]`;
+        `selecting [${side.selecting.map((r) => `${r.namespace}/${r.name}`).join(', ')}], allowing [${side.allowing.map((r) => `${r.namespace}/${r.name}`).join(', ')}]`;
       out.push(
         `${e.from} -> ${e.to} ${e.port}/${e.protocol}: expected ${e.allowed ? 'allowed' : 'denied'}, ` +
           `got ${v.allowed ? 'allowed' : 'denied'} (egress ${refs(v.egress)}; ingress ${refs(v.ingress)})`,

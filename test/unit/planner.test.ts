@@ -64,7 +64,7 @@ describe('Planner', () => {
     expect(plans[1]?.plan.memberOf.has('a2')).toBe(false);
   });
 
-  test('reports an Audit tenant\'s member for its label, though no policy is written there', () => {
+  test("reports an Audit tenant's member for its label, though no policy is written there", () => {
     const world = { tenants: [tenant('a', 1, { mode: 'Audit' })], namespaces: [ns('a1')] };
     const { planner, plans } = plannerOver(world);
     planner.planNow();

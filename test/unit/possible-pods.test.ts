@@ -26,7 +26,10 @@ const selector: fc.Arbitrary<LabelSelector> = fc.record(
 const labels: fc.Arbitrary<Labels> = fc.dictionary(fc.constantFrom(...KEYS, 'unrelated'), fc.constantFrom(...VALUES, 'zzz', 'other-2'), { maxKeys: 4 });
 
 const matchedBy = (selectors: readonly LabelSelector[], l: Labels): string =>
-  selectors.map((s, i) => (matchesSelector(s, l) ? i : -1)).filter((i) => i >= 0).join(',');
+  selectors
+    .map((s, i) => (matchesSelector(s, l) ? i : -1))
+    .filter((i) => i >= 0)
+    .join(',');
 
 describe('possiblePods', () => {
   test('every label set matches the same selectors as exactly one witness, and witnesses are all different', () => {
@@ -53,7 +56,10 @@ describe('possiblePods', () => {
   });
 
   test('describes a witness by its labels, an unnamed value and the keys it lacks', () => {
-    const r = possiblePods([{ matchLabels: { app: 'web' } }, { matchExpressions: [{ key: 'app', operator: 'Exists' }] }, { matchExpressions: [{ key: 'tier', operator: 'Exists' }] }], 10);
+    const r = possiblePods(
+      [{ matchLabels: { app: 'web' } }, { matchExpressions: [{ key: 'app', operator: 'Exists' }] }, { matchExpressions: [{ key: 'tier', operator: 'Exists' }] }],
+      10,
+    );
     expect(r.pods.map((p) => p.description)).toEqual([
       ['!app', '!tier'],
       ['!app', 'tier=<any value>'],
@@ -63,7 +69,10 @@ describe('possiblePods', () => {
       ['app=<other than web>', 'tier=<any value>'],
     ]);
     // The value standing for "another value" is one no requirement names.
-    const other = possiblePods([{ matchExpressions: [{ key: 'app', operator: 'In', values: ['other', 'other-2'] }] }, { matchExpressions: [{ key: 'app', operator: 'Exists' }] }], 10);
+    const other = possiblePods(
+      [{ matchExpressions: [{ key: 'app', operator: 'In', values: ['other', 'other-2'] }] }, { matchExpressions: [{ key: 'app', operator: 'Exists' }] }],
+      10,
+    );
     expect(other.pods.map((p) => p.labels)).toEqual([{}, { app: 'other' }, { app: 'other-3' }]);
   });
 

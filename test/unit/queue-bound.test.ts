@@ -29,7 +29,10 @@ afterEach(() => {
 
 describe('WorkQueue retryBound (an unfenced namespace retries at a bounded interval)', () => {
   test('a bounded key backs off like any other up to its bound, then retries at the bound; an unbounded one keeps doubling', async () => {
-    const { queue, runs, failing } = failingQueue(() => new ApiError(403, 'Forbidden', 'denied', 'POST'), (key) => (key === 'open' ? 10_000 : undefined));
+    const { queue, runs, failing } = failingQueue(
+      () => new ApiError(403, 'Forbidden', 'denied', 'POST'),
+      (key) => (key === 'open' ? 10_000 : undefined),
+    );
     failing.add('open');
     failing.add('other');
     queue.add('open');
@@ -50,7 +53,10 @@ describe('WorkQueue retryBound (an unfenced namespace retries at a bounded inter
   });
 
   test('a terminal error (422 from an admission webhook) is retried for a bounded key, and forgotten for others', async () => {
-    const { queue, runs, outcomes, failing } = failingQueue(() => new ApiError(422, 'Invalid', 'refused', 'POST'), (key) => (key === 'open' ? 1_000 : undefined));
+    const { queue, runs, outcomes, failing } = failingQueue(
+      () => new ApiError(422, 'Invalid', 'refused', 'POST'),
+      (key) => (key === 'open' ? 1_000 : undefined),
+    );
     failing.add('open');
     failing.add('other');
     queue.add('open');
@@ -86,7 +92,10 @@ describe('WorkQueue retryBound (an unfenced namespace retries at a bounded inter
 
   test('the bound is asked at each failure: a key fenced meanwhile goes back to the normal backoff', async () => {
     let bounded = true;
-    const { queue, runs, failing } = failingQueue(() => new Error('boom'), () => (bounded ? 50 : undefined));
+    const { queue, runs, failing } = failingQueue(
+      () => new Error('boom'),
+      () => (bounded ? 50 : undefined),
+    );
     failing.add('k');
     queue.add('k');
     queue.start();

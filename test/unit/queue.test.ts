@@ -351,10 +351,7 @@ describe('WorkQueue', () => {
   });
 
   test('shutDown with abortInFlight aborts the signal the workers got', async () => {
-    const { queue } = recordingQueue(
-      (_key, _attempt, signal) =>
-        new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true })),
-    );
+    const { queue } = recordingQueue((_key, _attempt, signal) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true })));
     queue.start();
     queue.add('a');
     await settle();
@@ -366,11 +363,14 @@ describe('WorkQueue', () => {
   test('shutDown with abortAfterMs lets in-flight work run until then, and aborts what still runs', async () => {
     const gate = deferred();
     const signals = new Map<string, AbortSignal>();
-    const { queue, outcomes } = recordingQueue(async (key, _attempt, signal) => {
-      signals.set(key, signal);
-      if (key === 'quick') return gate.promise;
-      return new Promise<void>((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error('request aborted')), { once: true }));
-    }, { concurrency: 2 });
+    const { queue, outcomes } = recordingQueue(
+      async (key, _attempt, signal) => {
+        signals.set(key, signal);
+        if (key === 'quick') return gate.promise;
+        return new Promise<void>((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error('request aborted')), { once: true }));
+      },
+      { concurrency: 2 },
+    );
     queue.start();
     queue.add('quick');
     queue.add('slow');

@@ -89,9 +89,11 @@ describe('reconcileNamespace with members selected by label', () => {
 
   test('fences a joining namespace whose label cannot be written, then fails so the key is retried', async () => {
     const { api, recorder, memory } = setup();
-    await expect(reconcileNamespace('a1', { plan: joined, policies: api, writer: api, recorder, memory, member: labels(api, undefined, 'team-a', 403) })).rejects.toMatchObject({ status: 403 });
+    await expect(reconcileNamespace('a1', { plan: joined, policies: api, writer: api, recorder, memory, member: labels(api, undefined, 'team-a', 403) })).rejects.toMatchObject({
+      status: 403,
+    });
     expect(api.objects.has('a1/netfence-default-deny')).toBe(true);
-    expect(memory.labelFailures.get('a1')).toEqual({ tenants: ['team-a'], message: expect.stringMatching(/^cannot set its member label/) });
+    expect(memory.labelFailures.get('a1')).toEqual({ tenants: ['team-a'], message: expect.stringMatching(/^cannot set its member label/) as unknown });
   });
 
   test('removes the label of a leaving namespace before pruning its policies', async () => {
@@ -105,13 +107,15 @@ describe('reconcileNamespace with members selected by label', () => {
     expect([...api.objects.keys()].filter((k) => k.startsWith('a1/'))).toEqual([]);
   });
 
-  test('a namespace two tenants now claim loses its old tenant\'s allows even while its label cannot be removed (P6), and both tenants hear of it', async () => {
+  test("a namespace two tenants now claim loses its old tenant's allows even while its label cannot be removed (P6), and both tenants hear of it", async () => {
     const { api, recorder, memory } = setup();
     await reconcileNamespace('a1', { plan: joined, policies: api, writer: api, recorder, memory, member: labels(api, undefined, 'team-a') });
     const conflicted = planOf({ tenants: [liveTenant('team-a', { namespaces: ['a1'] }), liveTenant('team-c', { namespaces: ['a1'] })], namespaces: [ns('a1')] });
-    await expect(reconcileNamespace('a1', { plan: conflicted, policies: api, writer: api, recorder, memory, member: labels(api, 'team-a', undefined, 403) })).rejects.toMatchObject({ status: 403 });
+    await expect(reconcileNamespace('a1', { plan: conflicted, policies: api, writer: api, recorder, memory, member: labels(api, 'team-a', undefined, 403) })).rejects.toMatchObject(
+      { status: 403 },
+    );
     expect([...api.objects.keys()].filter((k) => k.startsWith('a1/'))).toEqual(['a1/netfence-default-deny']);
-    expect(memory.labelFailures.get('a1')).toEqual({ tenants: ['team-a'], message: expect.stringMatching(/^cannot remove its member label/) });
+    expect(memory.labelFailures.get('a1')).toEqual({ tenants: ['team-a'], message: expect.stringMatching(/^cannot remove its member label/) as unknown });
   });
 
   test('a namespace moving to another tenant whose label cannot be written keeps no allow of the old one, and both tenants hear of it', async () => {
@@ -120,19 +124,23 @@ describe('reconcileNamespace with members selected by label', () => {
     await reconcileNamespace('a1', { plan: withIngress, policies: api, writer: api, recorder, memory, member: labels(api, undefined, 'team-a') });
     expect(api.objects.has('a1/netfence-allow-ingress')).toBe(true);
     const moved = planOf({ tenants: [liveTenant('team-a'), liveTenant('team-b')], namespaces: [memberNs('a1', 'team-b'), ns('other')] });
-    await expect(reconcileNamespace('a1', { plan: moved, policies: api, writer: api, recorder, memory, member: labels(api, 'team-a', 'team-b', 403) })).rejects.toMatchObject({ status: 403 });
+    await expect(reconcileNamespace('a1', { plan: moved, policies: api, writer: api, recorder, memory, member: labels(api, 'team-a', 'team-b', 403) })).rejects.toMatchObject({
+      status: 403,
+    });
     expect(api.objects.has('a1/netfence-allow-ingress')).toBe(false);
     expect(api.objects.get('a1/netfence-default-deny')?.metadata.ownerReferences?.map((o) => o.name)).toEqual(['team-b']);
-    expect(memory.labelFailures.get('a1')).toEqual({ tenants: ['team-b', 'team-a'], message: expect.stringMatching(/^cannot set its member label/) });
+    expect(memory.labelFailures.get('a1')).toEqual({ tenants: ['team-b', 'team-a'], message: expect.stringMatching(/^cannot set its member label/) as unknown });
   });
 
   test('prunes nothing while the label of a leaving namespace cannot be removed: its fence stays as it was', async () => {
     const { api, recorder, memory } = setup();
     await reconcileNamespace('a1', { plan: joined, policies: api, writer: api, recorder, memory, member: labels(api, undefined, 'team-a') });
     const before = [...api.objects.keys()].sort();
-    await expect(reconcileNamespace('a1', { plan: left, policies: api, writer: api, recorder, memory, member: labels(api, 'team-a', undefined, 403) })).rejects.toMatchObject({ status: 403 });
+    await expect(reconcileNamespace('a1', { plan: left, policies: api, writer: api, recorder, memory, member: labels(api, 'team-a', undefined, 403) })).rejects.toMatchObject({
+      status: 403,
+    });
     expect([...api.objects.keys()].sort()).toEqual(before);
-    expect(memory.labelFailures.get('a1')).toEqual({ tenants: ['team-a'], message: expect.stringMatching(/^cannot remove its member label/) });
+    expect(memory.labelFailures.get('a1')).toEqual({ tenants: ['team-a'], message: expect.stringMatching(/^cannot remove its member label/) as unknown });
   });
 });
 
@@ -266,7 +274,10 @@ describe('reconcileNamespace', () => {
     });
     await reconcileNamespace('shared', { plan: both, policies: api, writer: api, recorder, memory });
     expect([...api.objects.keys()]).toEqual(['shared/netfence-default-deny']);
-    const owners = api.objects.get('shared/netfence-default-deny')!.metadata.ownerReferences!.map((o) => o.name).sort();
+    const owners = api.objects
+      .get('shared/netfence-default-deny')!
+      .metadata.ownerReferences!.map((o) => o.name)
+      .sort();
     expect(owners).toEqual(['team-a', 'team-b']);
   });
 });
@@ -281,7 +292,12 @@ describe('reconcileNamespace: a namespace joins without a moment where an allowe
         { name: 'metrics', from: [{ namespaces: ['mon'] }], ports: [{ port: 9090 }] },
       ],
       ingress: { from: [{ cidr: '0.0.0.0/0', ports: [{ port: 443 }] }] },
-      egress: { to: [{ namespaces: ['edge'], ports: [{ port: 80 }] }, { internet: true, ports: [{ port: 443 }] }] },
+      egress: {
+        to: [
+          { namespaces: ['edge'], ports: [{ port: 80 }] },
+          { internet: true, ports: [{ port: 443 }] },
+        ],
+      },
     }),
   ];
   const namespaces = [memberNs('s1', 'shop'), memberNs('s2', 'shop'), ns('edge'), ns('mon'), ns('kube-system')];
@@ -296,7 +312,15 @@ describe('reconcileNamespace: a namespace joins without a moment where an allowe
   ];
   const podLabels = pods.map((p) => ({ namespace: p.metadata.namespace, name: p.metadata.name, labels: p.metadata.labels ?? {} }));
   const endpoints = [...pods.map((p) => parseEndpoint(`${p.metadata.namespace}/${p.metadata.name}`)), parseEndpoint('93.184.216.34')];
-  const probes: [number, Protocol][] = [[53, 'UDP'], [53, 'TCP'], [80, 'TCP'], [443, 'TCP'], [8080, 'TCP'], [9090, 'TCP'], [5432, 'TCP']];
+  const probes: [number, Protocol][] = [
+    [53, 'UDP'],
+    [53, 'TCP'],
+    [80, 'TCP'],
+    [443, 'TCP'],
+    [8080, 'TCP'],
+    [9090, 'TCP'],
+    [5432, 'TCP'],
+  ];
   /** Every flow into or out of s1, allowed or not, as `from to port/proto`. */
   const flows = (policies: readonly NetworkPolicy[]): Map<string, boolean> => {
     const evaluator = buildEvaluator({ namespaces, pods, policies });
@@ -324,7 +348,9 @@ describe('reconcileNamespace: a namespace joins without a moment where an allowe
     // The reference is the plan, not whatever the writes leave behind.
     const planned = [...api.objects.values(), ...(plan.desired.get('s1')?.values() ?? [])] as NetworkPolicy[];
     await reconcileNamespace('s1', { plan, policies: api, writer: api, recorder, memory });
-    expect([...api.objects.values()].map((p) => `${p.metadata.namespace}/${p.metadata.name}`).sort()).toEqual(planned.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).sort());
+    expect([...api.objects.values()].map((p) => `${p.metadata.namespace}/${p.metadata.name}`).sort()).toEqual(
+      planned.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).sort(),
+    );
     const final = flows(planned);
     expect(api.writes.filter((w) => w.includes('s1/'))[0]).toBe('create s1/netfence-onboarding');
     expect(states.length).toBeGreaterThan(4);
@@ -407,11 +433,19 @@ describe('reconcileNamespace: a namespace joins without a moment where an allowe
     for (const namespace of ['s1', 's2']) await reconcileNamespace(namespace, { plan, policies: api, writer: api, recorder, memory });
     const bridge = onboardingBridge([...(plan.desired.get('s1')?.values() ?? [])]);
     expect(bridge?.metadata.labels?.['netfence.dev/role']).toBe('onboarding');
-    const ctx: TenantContext = { plan, tenants: { tenant: (n) => tenants.find((t) => t.metadata.name === n) }, policies: api, writer: new FakeStatusWriter(), recorder, memory, now: () => new Date() };
+    const ctx: TenantContext = {
+      plan,
+      tenants: { tenant: (n) => tenants.find((t) => t.metadata.name === n) },
+      policies: api,
+      writer: new FakeStatusWriter(),
+      recorder,
+      memory,
+      now: () => new Date(),
+    };
     const ready = async () => (await reconcileTenant('shop', ctx)).status?.conditions?.find((c) => c.type === CONDITION.ready);
     expect(await ready()).toMatchObject({ status: 'True' });
     api.seed(structuredClone(bridge) as NetworkPolicy);
-    expect(await ready()).toMatchObject({ status: 'False', reason: REASON.progressing, message: expect.stringContaining('1 namespace still onboarding') });
+    expect(await ready()).toMatchObject({ status: 'False', reason: REASON.progressing, message: expect.stringContaining('1 namespace still onboarding') as unknown });
   });
 
   test('needs no bridge where the plan holds the deny alone', () => {
@@ -440,7 +474,12 @@ describe('reconcileTenant', () => {
     expect(before.status?.conditions?.find((c) => c.type === CONDITION.ready)).toMatchObject({ status: 'False', reason: REASON.progressing });
     for (const n of ['a1', 'a2']) await reconcileNamespace(n, { plan, policies: api, writer: api, recorder: new FakeRecorder(), memory: new ReconcileMemory() });
     const after = await reconcileTenant('team-a', ctx);
-    expect(after.status).toMatchObject({ observedGeneration: 3, memberNamespaces: ['a1', 'a2'], conflictingNamespaces: [], policyCount: plan.tenants.get('team-a')!.policies.length });
+    expect(after.status).toMatchObject({
+      observedGeneration: 3,
+      memberNamespaces: ['a1', 'a2'],
+      conflictingNamespaces: [],
+      policyCount: plan.tenants.get('team-a')!.policies.length,
+    });
     expect(after.status?.conditions?.map((c) => [c.type, c.status, c.reason])).toEqual([
       ['Ready', 'True', REASON.reconciled],
       ['Degraded', 'False', REASON.reconciled],
@@ -464,11 +503,15 @@ describe('reconcileTenant', () => {
     const degraded = async () => (await reconcileTenant('team-a', ctx)).status?.conditions?.find((c) => c.type === CONDITION.degraded);
     await expect(reconcileNamespace('a1', nsCtx)).rejects.toMatchObject({ status: 403 });
     await reconcileNamespace('a2', nsCtx);
-    expect(await degraded()).toMatchObject({ status: 'True', reason: REASON.applyFailed, message: expect.stringMatching(/^a1\/netfence-[a-z-]+: denied by ValidatingAdmissionPolicy/) });
+    expect(await degraded()).toMatchObject({
+      status: 'True',
+      reason: REASON.applyFailed,
+      message: expect.stringMatching(/^a1\/netfence-[a-z-]+: denied by ValidatingAdmissionPolicy/) as unknown,
+    });
     // a2's later passes (a resync, a drift repair) change nothing about a1.
     await reconcileNamespace('a2', nsCtx);
     await reconcileNamespace('a2', nsCtx);
-    expect(await degraded()).toMatchObject({ status: 'True', message: expect.stringContaining('a1/') });
+    expect(await degraded()).toMatchObject({ status: 'True', message: expect.stringContaining('a1/') as unknown });
     expect((await degraded())?.message).not.toContain('a2/');
     refuse = false;
     await reconcileNamespace('a1', nsCtx);
@@ -513,7 +556,12 @@ describe('reconcileTenant', () => {
     const api = new FakePolicyApi();
     const memory = new ReconcileMemory();
     const members = ['a1', 'a2', 'a3', 'a4', 'a5'];
-    const { ctx } = tenantContext([liveTenant('team-a')], members.map((n) => memberNs(n, 'team-a')), api, memory);
+    const { ctx } = tenantContext(
+      [liveTenant('team-a')],
+      members.map((n) => memberNs(n, 'team-a')),
+      api,
+      memory,
+    );
     for (const n of members) memory.policyFailures.set(`${n}/netfence-default-deny`, 'refused');
     const message = (await reconcileTenant('team-a', ctx)).status?.conditions?.find((c) => c.type === CONDITION.degraded)?.message;
     expect(message).toBe('a1/netfence-default-deny: refused; a2/netfence-default-deny: refused; a3/netfence-default-deny: refused; and 2 more');
@@ -562,7 +610,10 @@ describe('reconcileTenant', () => {
     const { ctx, recorder, plan } = tenantContext([liveTenant('team-a', { mode: 'Audit' })], [memberNs('a1', 'team-a')], api);
     expect(plan.desired.get('a1')).toBeUndefined();
     const { status } = await reconcileTenant('team-a', ctx);
-    const wouldBe = plan.tenants.get('team-a')!.policies.map((p) => p.metadata.name).sort();
+    const wouldBe = plan.tenants
+      .get('team-a')!
+      .policies.map((p) => p.metadata.name)
+      .sort();
     expect(status?.plannedChanges?.map((c) => `${c.action} ${c.namespace}/${c.name}`).sort()).toEqual(wouldBe.map((n) => `create a1/${n}`));
     expect(status?.plannedChangeCount).toBe(wouldBe.length);
     expect(status?.conditions?.[0]).toMatchObject({ type: 'Ready', status: 'True', reason: REASON.audit });
@@ -582,7 +633,7 @@ describe('reconcileTenant', () => {
 describe('policyMatches', () => {
   const plan = planOf({ tenants: [liveTenant('team-a', { ingress: { from: [{ namespaces: ['x'], ports: [{ port: 80 }] }] } })], namespaces: [memberNs('a1', 'team-a'), ns('x')] });
   const desired = plan.desired.get('a1')!.get('netfence-allow-ingress')!;
-  const clone = () => structuredClone(desired) as NetworkPolicy;
+  const clone = () => structuredClone(desired);
 
   test('treats what the API server defaults or drops as equal', () => {
     const live = clone();

@@ -171,7 +171,11 @@ describe('the schema', () => {
   const specNodes = nodes.filter(([at]) => at.startsWith('.spec'));
 
   test('uses only keywords the validator understands', () => {
-    const unknown = nodes.flatMap(([at, n]) => Object.keys(n).filter((k) => !(k in UNDERSTOOD_KEYWORDS)).map((k) => `${at}: ${k}`));
+    const unknown = nodes.flatMap(([at, n]) =>
+      Object.keys(n)
+        .filter((k) => !(k in UNDERSTOOD_KEYWORDS))
+        .map((k) => `${at}: ${k}`),
+    );
     expect(unknown).toEqual([]);
   });
 
@@ -215,7 +219,29 @@ describe('the schema', () => {
 
   test('calls only functions of the Kubernetes CEL environment', () => {
     // Standard CEL, its string extensions, and the Kubernetes network library, as of Kubernetes 1.31.
-    const kubernetes = new Set(['has', 'size', 'all', 'exists', 'exists_one', 'matches', 'contains', 'startsWith', 'endsWith', 'type', 'int', 'string', 'isCIDR', 'cidr', 'containsCIDR', 'containsIP', 'prefixLength', 'masked', 'ip', 'isIP', 'family']);
+    const kubernetes = new Set([
+      'has',
+      'size',
+      'all',
+      'exists',
+      'exists_one',
+      'matches',
+      'contains',
+      'startsWith',
+      'endsWith',
+      'type',
+      'int',
+      'string',
+      'isCIDR',
+      'cidr',
+      'containsCIDR',
+      'containsIP',
+      'prefixLength',
+      'masked',
+      'ip',
+      'isIP',
+      'family',
+    ]);
     const called = schemaRules().flatMap(({ rule }) => [...rule.rule.replace(/'[^']*'|"[^"]*"/g, "''").matchAll(/([A-Za-z_][A-Za-z0-9_]*)\s*\(/g)].map((m) => m[1] as string));
     expect(called.filter((f) => !kubernetes.has(f))).toEqual([]);
     expect(new Set(called)).toEqual(new Set(['has', 'size', 'type', 'matches', 'contains', 'all', 'isCIDR', 'cidr', 'containsCIDR', 'containsIP', 'ip', 'prefixLength']));

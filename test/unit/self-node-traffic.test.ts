@@ -53,7 +53,7 @@ describe('the evaluator: a pod to itself', () => {
     }
   });
 
-  test('exempts nothing else: another pod, the pod\'s own address as an outside endpoint, a workload\'s or a possible pod to itself', () => {
+  test("exempts nothing else: another pod, the pod's own address as an outside endpoint, a workload's or a possible pod to itself", () => {
     for (const [from, to] of [
       [at('shop', 'web'), at('shop', 'db')],
       [at('shop', 'db'), at('shop', 'web')],
@@ -68,10 +68,22 @@ describe('the evaluator: a pod to itself', () => {
 });
 
 describe('the evaluator: a pod and its node', () => {
-  const nodes = [node('n1', [{ type: 'Hostname', address: 'n1' }, { type: 'InternalIP', address: '192.168.0.10' }, { type: 'ExternalIP', address: '203.0.113.5' }]), node('n2', [{ type: 'InternalIP', address: '192.168.0.11' }])];
+  const nodes = [
+    node('n1', [
+      { type: 'Hostname', address: 'n1' },
+      { type: 'InternalIP', address: '192.168.0.10' },
+      { type: 'ExternalIP', address: '203.0.113.5' },
+    ]),
+    node('n2', [{ type: 'InternalIP', address: '192.168.0.11' }]),
+  ];
   const model: ClusterModel = {
     namespaces: [ns('shop')],
-    pods: [onNode(pod('shop', 'web', {}, '10.0.0.5'), 'n1'), onNode(pod('shop', 'db', {}, '10.0.0.6'), 'n2'), onNode(pod('shop', 'lost', {}), 'n9'), pod('shop', 'unscheduled', {})],
+    pods: [
+      onNode(pod('shop', 'web', {}, '10.0.0.5'), 'n1'),
+      onNode(pod('shop', 'db', {}, '10.0.0.6'), 'n2'),
+      onNode(pod('shop', 'lost', {}), 'n9'),
+      pod('shop', 'unscheduled', {}),
+    ],
     policies: [denyAll('shop')],
     nodes,
   };
@@ -117,7 +129,10 @@ describe('the evaluator: a pod and its node', () => {
 describe('the class analysis: pairs are of two different pods', () => {
   // `web` has an address an ipBlock matches, so no possible pod shares its class: a class of one Pod.
   const policies = [
-    policy('shop', 'web-from-web', { podSelector: { matchLabels: { app: 'web' } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'web' } } }], ports: [{ port: 80 }] }] }),
+    policy('shop', 'web-from-web', {
+      podSelector: { matchLabels: { app: 'web' } },
+      ingress: [{ from: [{ podSelector: { matchLabels: { app: 'web' } } }], ports: [{ port: 80 }] }],
+    }),
     policy('shop', 'api-from-office', { podSelector: { matchLabels: { app: 'api' } }, ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.5/32' } }] }] }),
   ];
   const model: ClusterModel = {
@@ -163,15 +178,14 @@ describe('the class analysis: pairs are of two different pods', () => {
 });
 
 describe('the matrix: self-traffic is no pair', () => {
-  const sceneOf = (pods: Pod[], policies: NetworkPolicy[]) =>
-    buildScene({ tenants: [], namespaces: [ns('shop')], pods, policies, settings: defaultSettings() }, 'planned');
+  const sceneOf = (pods: Pod[], policies: NetworkPolicy[]) => buildScene({ tenants: [], namespaces: [ns('shop')], pods, policies, settings: defaultSettings() }, 'planned');
   const cell = (pods: Pod[], policies: NetworkPolicy[]) => {
     const m = buildMatrix(sceneOf(pods, policies), 'test').namespaces;
     const i = m.entries.findIndex((e) => e.id === 'namespace:shop');
     return m.cells[i]?.[i];
   };
 
-  test('a namespace where only a pod\'s traffic to itself passes the policies has no cell to itself', () => {
+  test("a namespace where only a pod's traffic to itself passes the policies has no cell to itself", () => {
     // To and from the pod's own address only: on the policies' terms the pod reaches itself, and no pod another.
     const own = [{ ipBlock: { cidr: '10.0.0.5/32' } }];
     const selfOnly = policy('shop', 'own-address', { podSelector: {}, policyTypes: ['Ingress', 'Egress'], ingress: [{ from: own }], egress: [{ to: own }] });
@@ -182,7 +196,11 @@ describe('the matrix: self-traffic is no pair', () => {
     // The ipBlock keeps `web` a class of its own, apart from the possible pods.
     const sameNamespace = policy('shop', 'same-namespace', { podSelector: {}, ingress: [{ from: [{ podSelector: {} }] }] });
     const marker = policy('shop', 'marker', { podSelector: { matchLabels: { none: 'x' } }, ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.5/32' } }] }] });
-    expect(cell([pod('shop', 'web', { app: 'web' }, '10.0.0.5'), pod('shop', 'db', { app: 'db' })], [sameNamespace, marker])).toEqual({ reach: 'all', ports: 'any', fence: 'same' });
+    expect(cell([pod('shop', 'web', { app: 'web' }, '10.0.0.5'), pod('shop', 'db', { app: 'db' })], [sameNamespace, marker])).toEqual({
+      reach: 'all',
+      ports: 'any',
+      fence: 'same',
+    });
   });
 });
 

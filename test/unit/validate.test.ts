@@ -32,7 +32,10 @@ const PORT0 = `${FROM0}.ports[0]`;
 export const acceptedCases: Case[] = [
   { name: 'a tenant with an empty spec (label membership)', object: tenant({}) },
   { name: 'a tenant named by 63 characters', object: tenant({}, 'a'.repeat(63)) },
-  { name: 'explicit namespaces, a selector and label membership together', object: tenant({ namespaces: ['a', 'b-2'], namespaceSelector: { matchLabels: { team: 'a' } }, labelMembership: true }) },
+  {
+    name: 'explicit namespaces, a selector and label membership together',
+    object: tenant({ namespaces: ['a', 'b-2'], namespaceSelector: { matchLabels: { team: 'a' } }, labelMembership: true }),
+  },
   { name: 'Audit mode', object: tenant({ mode: 'Audit' }) },
   { name: 'a null field, dropped as the API server drops it', object: tenant({ mode: null, egress: null }) },
   { name: 'a tenant peer narrowed by a podSelector', object: withIngress({ tenant: 'team-b', podSelector: { matchLabels: { app: 'web' } } }) },
@@ -55,7 +58,10 @@ export const acceptedCases: Case[] = [
   { name: 'a CIDR with host bits set, as Kubernetes accepts', object: withEgress({ cidr: '10.1.2.3/8', except: ['10.1.0.0/16'] }) },
   { name: 'a CIDR peer that allows cloud metadata', object: withEgress({ cidr: '169.254.169.254/32', allowCloudMetadata: true }) },
   { name: 'an internet peer on 443', object: withEgress({ internet: true, ports: [{ port: 443 }] }) },
-  { name: 'an internet peer with public excepts of both families', object: withEgress({ internet: true, except: ['8.8.8.0/24', '0.0.0.0/1', '2606:4700::/32', '2000::/4', '3fff:ffff::/32'] }) },
+  {
+    name: 'an internet peer with public excepts of both families',
+    object: withEgress({ internet: true, except: ['8.8.8.0/24', '0.0.0.0/1', '2606:4700::/32', '2000::/4', '3fff:ffff::/32'] }),
+  },
   { name: 'an internet peer in ingress', object: withIngress({ internet: true, ports: [{ port: 8443 }] }) },
   { name: 'an internet peer in an exposure, as behind a LoadBalancer', object: tenant({ exposures: [{ name: 'web', from: [{ internet: true }], ports: [{ port: 8443 }] }] }) },
   { name: 'an internet peer next to a CIDR peer that allows cloud metadata', object: withEgress({ internet: true }, { cidr: '169.254.169.254/32', allowCloudMetadata: true }) },
@@ -116,14 +122,25 @@ export const rejectedCases: RejectedCase[] = [
       [FROM0, 'exactly one of tenant, namespaces, namespaceSelector, cidr or internet'],
     ],
   },
-  { name: 'a field named like an Object property', object: tenant({ constructor: 1, toString: 'x' }), issues: [['spec.constructor', 'unknown field'], ['spec.toString', 'unknown field']] },
+  {
+    name: 'a field named like an Object property',
+    object: tenant({ constructor: 1, toString: 'x' }),
+    issues: [
+      ['spec.constructor', 'unknown field'],
+      ['spec.toString', 'unknown field'],
+    ],
+  },
   {
     name: 'a matchLabels key named __proto__, which rules must still see',
     object: nsSelector(JSON.parse('{"matchLabels": {"__proto__": "x"}}')),
     issues: [[`${FROM0}.namespaceSelector.matchLabels`, 'keys must be label keys']],
   },
   { name: 'an unknown field in a port', object: withPorts({ port: 80, proto: 'TCP' }), issues: [[`${PORT0}.proto`, 'unknown field']] },
-  { name: 'an unknown field in a status condition', object: { ...tenant({}), status: { conditions: [{ type: 'Ready', status: 'True', reason: 'R', message: '', lastTransitionTime: '2025-01-02T03:04:05Z', severity: 'x' }] } }, issues: [['status.conditions[0].severity', 'unknown field']] },
+  {
+    name: 'an unknown field in a status condition',
+    object: { ...tenant({}), status: { conditions: [{ type: 'Ready', status: 'True', reason: 'R', message: '', lastTransitionTime: '2025-01-02T03:04:05Z', severity: 'x' }] } },
+    issues: [['status.conditions[0].severity', 'unknown field']],
+  },
 
   // Types, enums and bounds.
   { name: 'an unknown mode', object: tenant({ mode: 'Enforced' }), issues: [['spec.mode', 'must be one of "Enforce", "Audit", found "Enforced"']] },
@@ -132,7 +149,11 @@ export const rejectedCases: RejectedCase[] = [
   { name: 'a namespace name with capitals', object: tenant({ namespaces: ['Team-A'] }), issues: [['spec.namespaces[0]', '"Team-A" is not a DNS label']] },
   { name: 'a namespace name of 64 characters', object: tenant({ namespaces: ['n'.repeat(64)] }), issues: [['spec.namespaces[0]', 'must be at most 63 characters, found 64']] },
   { name: 'a namespace named twice', object: tenant({ namespaces: ['a', 'b', 'a'] }), issues: [['spec.namespaces[2]', 'duplicate value "a"']] },
-  { name: 'more peers than the bound', object: withIngress(...Array.from({ length: 65 }, () => ({ tenant: 'b' }))), issues: [['spec.ingress.from', 'must have at most 64 items, found 65']] },
+  {
+    name: 'more peers than the bound',
+    object: withIngress(...Array.from({ length: 65 }, () => ({ tenant: 'b' }))),
+    issues: [['spec.ingress.from', 'must have at most 64 items, found 65']],
+  },
   { name: 'a namespaces peer with no namespace', object: withIngress({ namespaces: [] }), issues: [[`${FROM0}.namespaces`, 'must have at least 1 item, found 0']] },
   { name: 'a tenant peer that is not a DNS label', object: withIngress({ tenant: 'Team B' }), issues: [[`${FROM0}.tenant`, 'is not a DNS label']] },
   { name: 'a peer that is a string', object: withIngress('team-b'), issues: [[FROM0, 'must be an object, found a string']] },
@@ -141,11 +162,24 @@ export const rejectedCases: RejectedCase[] = [
   // Exposures.
   { name: 'an exposure without a name', object: tenant({ exposures: [{ from: [{ tenant: 'b' }] }] }), issues: [['spec.exposures[0].name', 'required field is missing']] },
   { name: 'an exposure without peers', object: tenant({ exposures: [{ name: 'web', from: [] }] }), issues: [['spec.exposures[0].from', 'must have at least 1 item, found 0']] },
-  { name: 'an exposure name of 57 characters', object: tenant({ exposures: [{ name: 'x'.repeat(57), from: [{ tenant: 'b' }] }] }), issues: [['spec.exposures[0].name', 'must be at most 56 characters, found 57']] },
-  { name: 'an exposure name that is not a DNS label', object: tenant({ exposures: [{ name: 'Web_1', from: [{ tenant: 'b' }] }] }), issues: [['spec.exposures[0].name', 'is not a DNS label']] },
+  {
+    name: 'an exposure name of 57 characters',
+    object: tenant({ exposures: [{ name: 'x'.repeat(57), from: [{ tenant: 'b' }] }] }),
+    issues: [['spec.exposures[0].name', 'must be at most 56 characters, found 57']],
+  },
+  {
+    name: 'an exposure name that is not a DNS label',
+    object: tenant({ exposures: [{ name: 'Web_1', from: [{ tenant: 'b' }] }] }),
+    issues: [['spec.exposures[0].name', 'is not a DNS label']],
+  },
   {
     name: 'two exposures with one name',
-    object: tenant({ exposures: [{ name: 'web', from: [{ tenant: 'b' }] }, { name: 'web', from: [{ tenant: 'c' }] }] }),
+    object: tenant({
+      exposures: [
+        { name: 'web', from: [{ tenant: 'b' }] },
+        { name: 'web', from: [{ tenant: 'c' }] },
+      ],
+    }),
     issues: [['spec.exposures[1]', 'duplicate entry with name "web"']],
   },
   { name: 'a bad peer inside an exposure', object: tenant({ exposures: [{ name: 'web', from: [{}] }] }), issues: [['spec.exposures[0].from[0]', 'exactly one of']] },
@@ -155,30 +189,74 @@ export const rejectedCases: RejectedCase[] = [
   { name: 'a peer with a tenant and a CIDR', object: withEgress({ tenant: 'b', cidr: '10.0.0.0/8' }), issues: [[TO0, 'exactly one of']] },
   { name: 'a peer with namespaces and a namespaceSelector', object: withEgress({ namespaces: ['a'], namespaceSelector: {} }), issues: [[TO0, 'exactly one of']] },
   { name: 'a peer with only a podSelector', object: withEgress({ podSelector: {} }), issues: [[TO0, 'exactly one of']] },
-  { name: 'a podSelector with a CIDR', object: withEgress({ cidr: '10.0.0.0/8', podSelector: {} }), issues: [[`${TO0}.podSelector`, 'podSelector cannot be combined with cidr or internet']] },
+  {
+    name: 'a podSelector with a CIDR',
+    object: withEgress({ cidr: '10.0.0.0/8', podSelector: {} }),
+    issues: [[`${TO0}.podSelector`, 'podSelector cannot be combined with cidr or internet']],
+  },
   { name: 'except without a CIDR', object: withEgress({ namespaces: ['a'], except: ['10.0.0.0/8'] }), issues: [[`${TO0}.except`, 'except is only allowed with cidr or internet']] },
-  { name: 'allowCloudMetadata without a CIDR', object: withEgress({ tenant: 'b', allowCloudMetadata: false }), issues: [[`${TO0}.allowCloudMetadata`, 'allowCloudMetadata is only allowed with cidr']] },
+  {
+    name: 'allowCloudMetadata without a CIDR',
+    object: withEgress({ tenant: 'b', allowCloudMetadata: false }),
+    issues: [[`${TO0}.allowCloudMetadata`, 'allowCloudMetadata is only allowed with cidr']],
+  },
 
   // The internet peer.
   { name: 'internet: false', object: withEgress({ internet: false }), issues: [[`${TO0}.internet`, 'must be true when set']] },
   { name: 'internet as a string', object: withEgress({ internet: 'yes' }), issues: [[`${TO0}.internet`, 'must be a boolean, found a string']] },
-  { name: 'internet with a CIDR', object: withEgress({ internet: true, cidr: '0.0.0.0/0' }), issues: [[TO0, 'exactly one of tenant, namespaces, namespaceSelector, cidr or internet']] },
+  {
+    name: 'internet with a CIDR',
+    object: withEgress({ internet: true, cidr: '0.0.0.0/0' }),
+    issues: [[TO0, 'exactly one of tenant, namespaces, namespaceSelector, cidr or internet']],
+  },
   { name: 'internet with a tenant', object: withIngress({ internet: true, tenant: 'b' }), issues: [[FROM0, 'exactly one of']] },
-  { name: 'internet with a podSelector', object: withEgress({ internet: true, podSelector: {} }), issues: [[`${TO0}.podSelector`, 'podSelector cannot be combined with cidr or internet']] },
+  {
+    name: 'internet with a podSelector',
+    object: withEgress({ internet: true, podSelector: {} }),
+    issues: [[`${TO0}.podSelector`, 'podSelector cannot be combined with cidr or internet']],
+  },
   {
     name: 'internet with allowCloudMetadata',
     object: withEgress({ internet: true, allowCloudMetadata: true }),
     issues: [[`${TO0}.allowCloudMetadata`, 'allowCloudMetadata cannot be combined with internet: the public internet never includes the cloud metadata endpoints']],
   },
-  { name: 'internet with allowCloudMetadata false', object: withEgress({ internet: true, allowCloudMetadata: false }), issues: [[`${TO0}.allowCloudMetadata`, 'cannot be combined with internet']] },
-  { name: 'an internet except in unique-local space', object: withEgress({ internet: true, except: ['fd00::/8'] }), issues: [[`${TO0}.except`, 'every except entry of an internet peer must be strictly inside 0.0.0.0/0 or 2000::/3']] },
-  { name: 'an internet except that is all of IPv4', object: withEgress({ internet: true, except: ['0.0.0.0/0'] }), issues: [[`${TO0}.except`, 'strictly inside 0.0.0.0/0 or 2000::/3']] },
-  { name: 'an internet except that is the whole IPv6 block', object: withEgress({ internet: true, except: ['2000::/3'] }), issues: [[`${TO0}.except`, 'strictly inside 0.0.0.0/0 or 2000::/3']] },
-  { name: 'an internet except wider than the IPv6 block', object: withEgress({ internet: true, except: ['2000::/2'] }), issues: [[`${TO0}.except`, 'strictly inside 0.0.0.0/0 or 2000::/3']] },
+  {
+    name: 'internet with allowCloudMetadata false',
+    object: withEgress({ internet: true, allowCloudMetadata: false }),
+    issues: [[`${TO0}.allowCloudMetadata`, 'cannot be combined with internet']],
+  },
+  {
+    name: 'an internet except in unique-local space',
+    object: withEgress({ internet: true, except: ['fd00::/8'] }),
+    issues: [[`${TO0}.except`, 'every except entry of an internet peer must be strictly inside 0.0.0.0/0 or 2000::/3']],
+  },
+  {
+    name: 'an internet except that is all of IPv4',
+    object: withEgress({ internet: true, except: ['0.0.0.0/0'] }),
+    issues: [[`${TO0}.except`, 'strictly inside 0.0.0.0/0 or 2000::/3']],
+  },
+  {
+    name: 'an internet except that is the whole IPv6 block',
+    object: withEgress({ internet: true, except: ['2000::/3'] }),
+    issues: [[`${TO0}.except`, 'strictly inside 0.0.0.0/0 or 2000::/3']],
+  },
+  {
+    name: 'an internet except wider than the IPv6 block',
+    object: withEgress({ internet: true, except: ['2000::/2'] }),
+    issues: [[`${TO0}.except`, 'strictly inside 0.0.0.0/0 or 2000::/3']],
+  },
   { name: 'an internet except of all IPv6', object: withEgress({ internet: true, except: ['::/0'] }), issues: [[`${TO0}.except`, 'strictly inside 0.0.0.0/0 or 2000::/3']] },
-  { name: 'an internet except in link-local IPv6, among good ones', object: withEgress({ internet: true, except: ['8.8.8.0/24', 'fe80::/64'] }), issues: [[`${TO0}.except`, 'strictly inside 0.0.0.0/0 or 2000::/3']] },
+  {
+    name: 'an internet except in link-local IPv6, among good ones',
+    object: withEgress({ internet: true, except: ['8.8.8.0/24', 'fe80::/64'] }),
+    issues: [[`${TO0}.except`, 'strictly inside 0.0.0.0/0 or 2000::/3']],
+  },
   { name: 'an internet except that is not a CIDR', object: withEgress({ internet: true, except: ['8.8.8.8'] }), issues: [[`${TO0}.except[0]`, 'must be a CIDR']] },
-  { name: 'a bad internet peer in an exposure', object: tenant({ exposures: [{ name: 'web', from: [{ internet: true, except: ['fc00::/7'] }] }] }), issues: [['spec.exposures[0].from[0].except', 'strictly inside 0.0.0.0/0 or 2000::/3']] },
+  {
+    name: 'a bad internet peer in an exposure',
+    object: tenant({ exposures: [{ name: 'web', from: [{ internet: true, except: ['fc00::/7'] }] }] }),
+    issues: [['spec.exposures[0].from[0].except', 'strictly inside 0.0.0.0/0 or 2000::/3']],
+  },
 
   // CIDRs.
   { name: 'a CIDR that is not one', object: withEgress({ cidr: 'not-a-cidr' }), issues: [[`${TO0}.cidr`, 'must be a CIDR']] },
@@ -187,17 +265,32 @@ export const rejectedCases: RejectedCase[] = [
   { name: 'an IPv4 octet with a leading zero', object: withEgress({ cidr: '010.0.0.0/8' }), issues: [[`${TO0}.cidr`, 'must be a CIDR']] },
   { name: 'an IPv4-mapped IPv6 CIDR', object: withEgress({ cidr: '::ffff:10.0.0.0/104' }), issues: [[`${TO0}.cidr`, 'must be a CIDR']] },
   { name: 'an IPv6 CIDR with a zone', object: withEgress({ cidr: 'fe80::1%eth0/64' }), issues: [[`${TO0}.cidr`, 'must be a CIDR']] },
-  { name: 'a CIDR longer than the bound', object: withEgress({ cidr: `${'0:'.repeat(40)}/8` }), issues: [[`${TO0}.cidr`, 'must be at most 64 characters'], [`${TO0}.cidr`, 'must be a CIDR']] },
+  {
+    name: 'a CIDR longer than the bound',
+    object: withEgress({ cidr: `${'0:'.repeat(40)}/8` }),
+    issues: [
+      [`${TO0}.cidr`, 'must be at most 64 characters'],
+      [`${TO0}.cidr`, 'must be a CIDR'],
+    ],
+  },
   {
     name: 'an except entry that is not a CIDR',
     object: withEgress({ cidr: '10.0.0.0/8', except: ['10.1.0.0'] }),
     issues: [[`${TO0}.except[0]`, 'must be a CIDR']],
   },
-  { name: 'an except entry outside the CIDR', object: withEgress({ cidr: '10.0.0.0/8', except: ['11.0.0.0/16'] }), issues: [[`${TO0}.except`, 'every except entry must be strictly inside cidr']] },
+  {
+    name: 'an except entry outside the CIDR',
+    object: withEgress({ cidr: '10.0.0.0/8', except: ['11.0.0.0/16'] }),
+    issues: [[`${TO0}.except`, 'every except entry must be strictly inside cidr']],
+  },
   { name: 'an except entry equal to the CIDR', object: withEgress({ cidr: '10.0.0.0/8', except: ['10.0.0.0/8'] }), issues: [[`${TO0}.except`, 'strictly inside']] },
   { name: 'an except entry wider than the CIDR', object: withEgress({ cidr: '10.1.0.0/16', except: ['10.0.0.0/8'] }), issues: [[`${TO0}.except`, 'strictly inside']] },
   { name: 'an IPv6 except entry in an IPv4 CIDR', object: withEgress({ cidr: '0.0.0.0/0', except: ['fd00::/8'] }), issues: [[`${TO0}.except`, 'strictly inside']] },
-  { name: 'an except entry listed twice', object: withEgress({ cidr: '10.0.0.0/8', except: ['10.1.0.0/16', '10.1.0.0/16'] }), issues: [[`${TO0}.except[1]`, 'duplicate value "10.1.0.0/16"']] },
+  {
+    name: 'an except entry listed twice',
+    object: withEgress({ cidr: '10.0.0.0/8', except: ['10.1.0.0/16', '10.1.0.0/16'] }),
+    issues: [[`${TO0}.except[1]`, 'duplicate value "10.1.0.0/16"']],
+  },
 
   // Ports.
   { name: 'port 0', object: withPorts({ port: 0 }), issues: [[`${PORT0}.port`, 'a numeric port must be between 1 and 65535']] },
@@ -213,25 +306,68 @@ export const rejectedCases: RejectedCase[] = [
   { name: 'an endPort below the port', object: withPorts({ port: 90, endPort: 80 }), issues: [[`${PORT0}.endPort`, 'endPort must be greater than or equal to port']] },
   { name: 'an endPort above 65535', object: withPorts({ port: 90, endPort: 65536 }), issues: [[`${PORT0}.endPort`, 'must be at most 65535, found 65536']] },
   { name: 'an unknown protocol', object: withPorts({ port: 1, protocol: 'ICMP' }), issues: [[`${PORT0}.protocol`, 'must be one of "TCP", "UDP", "SCTP", found "ICMP"']] },
-  { name: 'a bad port in an exposure', object: tenant({ exposures: [{ name: 'web', from: [{ tenant: 'b' }], ports: [{ port: 0 }] }] }), issues: [['spec.exposures[0].ports[0].port', 'between 1 and 65535']] },
+  {
+    name: 'a bad port in an exposure',
+    object: tenant({ exposures: [{ name: 'web', from: [{ tenant: 'b' }], ports: [{ port: 0 }] }] }),
+    issues: [['spec.exposures[0].ports[0].port', 'between 1 and 65535']],
+  },
 
   // Label selectors.
-  { name: 'In without values', object: nsSelector({ matchExpressions: [{ key: 'env', operator: 'In' }] }), issues: [[`${FROM0}.namespaceSelector.matchExpressions[0].values`, 'operators In and NotIn need at least one value']] },
-  { name: 'NotIn with an empty list', object: nsSelector({ matchExpressions: [{ key: 'env', operator: 'NotIn', values: [] }] }), issues: [[`${FROM0}.namespaceSelector.matchExpressions[0].values`, 'In and NotIn need at least one value']] },
-  { name: 'Exists with values', object: nsSelector({ matchExpressions: [{ key: 'env', operator: 'Exists', values: ['x'] }] }), issues: [[`${FROM0}.namespaceSelector.matchExpressions[0].values`, 'Exists and DoesNotExist take none']] },
-  { name: 'an unknown operator', object: nsSelector({ matchExpressions: [{ key: 'env', operator: 'Has' }] }), issues: [[`${FROM0}.namespaceSelector.matchExpressions[0].operator`, 'must be one of "In", "NotIn", "Exists", "DoesNotExist"']] },
-  { name: 'a requirement without an operator', object: nsSelector({ matchExpressions: [{ key: 'env' }] }), issues: [[`${FROM0}.namespaceSelector.matchExpressions[0].operator`, 'required field is missing']] },
-  { name: 'a requirement key that is not a label key', object: nsSelector({ matchExpressions: [{ key: 'bad key', operator: 'Exists' }] }), issues: [[`${FROM0}.namespaceSelector.matchExpressions[0].key`, '"bad key" is not a label key']] },
-  { name: 'a matchLabels key that is not a label key', object: nsSelector({ matchLabels: { 'bad key': 'x' } }), issues: [[`${FROM0}.namespaceSelector.matchLabels`, 'keys must be label keys']] },
-  { name: 'a matchLabels key with a name over 63 characters', object: nsSelector({ matchLabels: { ['k'.repeat(64)]: 'x' } }), issues: [[`${FROM0}.namespaceSelector.matchLabels`, 'keys must be label keys']] },
-  { name: 'a matchLabels value that is not a label value', object: nsSelector({ matchLabels: { app: 'a b' } }), issues: [[`${FROM0}.namespaceSelector.matchLabels.app`, '"a b" is not a label value']] },
-  { name: 'a matchLabels value of 64 characters', object: tenant({ namespaceSelector: { matchLabels: { app: 'v'.repeat(64) } } }), issues: [['spec.namespaceSelector.matchLabels.app', 'must be at most 63 characters']] },
+  {
+    name: 'In without values',
+    object: nsSelector({ matchExpressions: [{ key: 'env', operator: 'In' }] }),
+    issues: [[`${FROM0}.namespaceSelector.matchExpressions[0].values`, 'operators In and NotIn need at least one value']],
+  },
+  {
+    name: 'NotIn with an empty list',
+    object: nsSelector({ matchExpressions: [{ key: 'env', operator: 'NotIn', values: [] }] }),
+    issues: [[`${FROM0}.namespaceSelector.matchExpressions[0].values`, 'In and NotIn need at least one value']],
+  },
+  {
+    name: 'Exists with values',
+    object: nsSelector({ matchExpressions: [{ key: 'env', operator: 'Exists', values: ['x'] }] }),
+    issues: [[`${FROM0}.namespaceSelector.matchExpressions[0].values`, 'Exists and DoesNotExist take none']],
+  },
+  {
+    name: 'an unknown operator',
+    object: nsSelector({ matchExpressions: [{ key: 'env', operator: 'Has' }] }),
+    issues: [[`${FROM0}.namespaceSelector.matchExpressions[0].operator`, 'must be one of "In", "NotIn", "Exists", "DoesNotExist"']],
+  },
+  {
+    name: 'a requirement without an operator',
+    object: nsSelector({ matchExpressions: [{ key: 'env' }] }),
+    issues: [[`${FROM0}.namespaceSelector.matchExpressions[0].operator`, 'required field is missing']],
+  },
+  {
+    name: 'a requirement key that is not a label key',
+    object: nsSelector({ matchExpressions: [{ key: 'bad key', operator: 'Exists' }] }),
+    issues: [[`${FROM0}.namespaceSelector.matchExpressions[0].key`, '"bad key" is not a label key']],
+  },
+  {
+    name: 'a matchLabels key that is not a label key',
+    object: nsSelector({ matchLabels: { 'bad key': 'x' } }),
+    issues: [[`${FROM0}.namespaceSelector.matchLabels`, 'keys must be label keys']],
+  },
+  {
+    name: 'a matchLabels key with a name over 63 characters',
+    object: nsSelector({ matchLabels: { ['k'.repeat(64)]: 'x' } }),
+    issues: [[`${FROM0}.namespaceSelector.matchLabels`, 'keys must be label keys']],
+  },
+  {
+    name: 'a matchLabels value that is not a label value',
+    object: nsSelector({ matchLabels: { app: 'a b' } }),
+    issues: [[`${FROM0}.namespaceSelector.matchLabels.app`, '"a b" is not a label value']],
+  },
+  {
+    name: 'a matchLabels value of 64 characters',
+    object: tenant({ namespaceSelector: { matchLabels: { app: 'v'.repeat(64) } } }),
+    issues: [['spec.namespaceSelector.matchLabels.app', 'must be at most 63 characters']],
+  },
   {
     name: 'more matchLabels than the bound',
     object: tenant({ namespaceSelector: { matchLabels: Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, 'v'])) } }),
     issues: [['spec.namespaceSelector.matchLabels', 'must have at most 32 entries, found 33']],
   },
-
 ];
 
 function byPath<T extends { path: string }>(list: T[]): T[] {
@@ -245,7 +381,7 @@ describe('validateTenantIsolation', () => {
 
   test.each(rejectedCases.map((c) => [c.name, c] as const))('rejects %s', (_, c) => {
     const got = validateTenantIsolation(c.object).map((i) => ({ path: formatPath(i.path), message: i.message }));
-    const want = c.issues.map(([path, fragment]) => ({ path, message: expect.stringContaining(fragment) as unknown as string }));
+    const want = c.issues.map(([path, fragment]) => ({ path, message: expect.stringContaining(fragment) as unknown }));
     expect(byPath(got)).toEqual(byPath(want));
   });
 
@@ -309,7 +445,7 @@ describe('validateValue, the engine behind it', () => {
 
   test('reports a rule that cannot be evaluated, naming the rule', () => {
     expect(validateValue({ port: 'http' }, schema)).toEqual([
-      { path: [], message: expect.stringContaining('could not evaluate the rule "!has(self.port) || self.port > 1"') as unknown as string },
+      { path: [], message: expect.stringContaining('could not evaluate the rule "!has(self.port) || self.port > 1"') as unknown },
     ]);
   });
 });
@@ -324,11 +460,21 @@ describe('validateStatus, as the status subresource checks what the controller w
   test.each([
     ['a negative policy count', { policyCount: -1 }, 'status.policyCount', 'must be at least 0, found -1'],
     ['a condition with an unknown status', { conditions: [{ ...condition, status: 'Maybe' }] }, 'status.conditions[0].status', 'must be one of "True", "False", "Unknown"'],
-    ['a condition with a time that is not RFC 3339', { conditions: [{ ...condition, lastTransitionTime: 'yesterday' }] }, 'status.conditions[0].lastTransitionTime', 'is not an RFC 3339 date-time'],
+    [
+      'a condition with a time that is not RFC 3339',
+      { conditions: [{ ...condition, lastTransitionTime: 'yesterday' }] },
+      'status.conditions[0].lastTransitionTime',
+      'is not an RFC 3339 date-time',
+    ],
     ['two conditions of one type', { conditions: [condition, condition] }, 'status.conditions[1]', 'duplicate entry with type "Ready"'],
     ['a condition without a reason', { conditions: [{ ...condition, reason: undefined }] }, 'status.conditions[0].reason', 'required field is missing'],
-    ['a planned change with an unknown action', { plannedChanges: [{ action: 'rename', namespace: 'a', name: 'b' }] }, 'status.plannedChanges[0].action', 'must be one of "create", "update", "delete"'],
+    [
+      'a planned change with an unknown action',
+      { plannedChanges: [{ action: 'rename', namespace: 'a', name: 'b' }] },
+      'status.plannedChanges[0].action',
+      'must be one of "create", "update", "delete"',
+    ],
   ])('rejects %s', (_, status, path, fragment) => {
-    expect(validateStatus(status).map((i) => ({ path: formatPath(i.path), message: i.message }))).toEqual([{ path, message: expect.stringContaining(fragment) }]);
+    expect(validateStatus(status).map((i) => ({ path: formatPath(i.path), message: i.message }))).toEqual([{ path, message: expect.stringContaining(fragment) as unknown }]);
   });
 });

@@ -58,10 +58,88 @@ describe('on the YAML files of this repository', () => {
 });
 
 const TRICKY_STRINGS = [
-  'yes', 'no', 'y', 'n', 'on', 'Off', 'true', 'False', 'null', '~', '', ' ', '010', '0x35', '0o7', '1_000', '1e3', '.5', '.inf', '-.Inf', '.NaN',
-  '1:20', '2024-01-02', '2024-01-02T03:04:05Z', '<<', '=', '-', '- a', '-a', '?', '? x', ':', 'a: b', 'a:b', 'a #b', 'a#b', '#a', '@a', '`a', '!a', '&a', '*a', '%a',
-  '|', '>', "'", '"', "it's", 'say "hi"', '[a]', '{a}', 'a, b', 'a,b', 'line\nbreak', 'tab\there', 'trailing ', ' leading', 'é', '日本', 'a\u2028b', 'a\u0085b', '\u007f',
-  '10.0.0.0/8', 'fd00::/8', 'kubernetes.io/metadata.name', 'netfence.dev/tenant', '8080', '-1', '+1', '0', '00', '08', '0b1', '1.', '1.0', 'Infinity', 'NaN', 'E0', 'e5', '-0x1', '+0b1', '.e1',
+  'yes',
+  'no',
+  'y',
+  'n',
+  'on',
+  'Off',
+  'true',
+  'False',
+  'null',
+  '~',
+  '',
+  ' ',
+  '010',
+  '0x35',
+  '0o7',
+  '1_000',
+  '1e3',
+  '.5',
+  '.inf',
+  '-.Inf',
+  '.NaN',
+  '1:20',
+  '2024-01-02',
+  '2024-01-02T03:04:05Z',
+  '<<',
+  '=',
+  '-',
+  '- a',
+  '-a',
+  '?',
+  '? x',
+  ':',
+  'a: b',
+  'a:b',
+  'a #b',
+  'a#b',
+  '#a',
+  '@a',
+  '`a',
+  '!a',
+  '&a',
+  '*a',
+  '%a',
+  '|',
+  '>',
+  "'",
+  '"',
+  "it's",
+  'say "hi"',
+  '[a]',
+  '{a}',
+  'a, b',
+  'a,b',
+  'line\nbreak',
+  'tab\there',
+  'trailing ',
+  ' leading',
+  'é',
+  '日本',
+  'a\u2028b',
+  'a\u0085b',
+  '\u007f',
+  '10.0.0.0/8',
+  'fd00::/8',
+  'kubernetes.io/metadata.name',
+  'netfence.dev/tenant',
+  '8080',
+  '-1',
+  '+1',
+  '0',
+  '00',
+  '08',
+  '0b1',
+  '1.',
+  '1.0',
+  'Infinity',
+  'NaN',
+  'E0',
+  'e5',
+  '-0x1',
+  '+0b1',
+  '.e1',
 ];
 
 const scalarArb = fc.oneof(
@@ -72,7 +150,10 @@ const scalarArb = fc.oneof(
   fc.boolean(),
   fc.constant(null),
 );
-const keyArb = fc.oneof(fc.constantFrom(...TRICKY_STRINGS.filter((s) => s !== '<<')), fc.string({ minLength: 1, maxLength: 8 }).filter((s) => s !== '<<' && s !== '__proto__'));
+const keyArb = fc.oneof(
+  fc.constantFrom(...TRICKY_STRINGS.filter((s) => s !== '<<')),
+  fc.string({ minLength: 1, maxLength: 8 }).filter((s) => s !== '<<' && s !== '__proto__'),
+);
 const { value: valueArb } = fc.letrec((tie) => ({
   value: fc.oneof({ depthSize: 'small' }, scalarArb, tie('list'), tie('map')),
   list: fc.array(tie('value'), { maxLength: 4 }),
@@ -113,62 +194,78 @@ describe('the emitter', () => {
 
 /** Writes a value as YAML in a random layout, the way different tools and people do. */
 function layoutArb(value: unknown): fc.Arbitrary<string> {
-  return fc.record({ seqIndent: fc.boolean(), flowScalars: fc.boolean(), quote: fc.constantFrom('double', 'single', 'plain'), comments: fc.boolean(), extra: fc.integer({ min: 2, max: 4 }) }).map((o) => {
-    const scalar = (v: unknown): string => {
-      if (typeof v !== 'string') return v === null ? 'null' : String(v);
-      const safe = /^[a-z][a-z0-9./-]*$/.test(v) && typeof resolvePlain(v) === 'string';
-      if (o.quote === 'plain' && safe) return v;
-      if (o.quote === 'single' && !/[\n\u0085\u2028\u2029\t]/.test(v)) return `'${v.replace(/'/g, "''")}'`;
-      return JSON.stringify(v).replace(/[\u007f\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-    };
-    const isScalar = (v: unknown): boolean => v === null || typeof v !== 'object';
-    const comment = o.comments ? '  # note' : '';
-    const lines: string[] = [];
-    const emit = (v: unknown, indent: number, first: string | undefined): void => {
-      const pad = ' '.repeat(indent);
-      let lead = first ?? pad;
-      if (Array.isArray(v)) {
-        if (o.flowScalars && v.every(isScalar)) {
-          lines.push(`${lead}[${v.map(scalar).join(', ')}]`);
+  return fc
+    .record({
+      seqIndent: fc.boolean(),
+      flowScalars: fc.boolean(),
+      quote: fc.constantFrom('double', 'single', 'plain'),
+      comments: fc.boolean(),
+      extra: fc.integer({ min: 2, max: 4 }),
+    })
+    .map((o) => {
+      const scalar = (v: unknown): string => {
+        // scalarArb draws strings, numbers, booleans and null: nothing else is a scalar here.
+        if (typeof v !== 'string') return v === null ? 'null' : JSON.stringify(v);
+        const safe = /^[a-z][a-z0-9./-]*$/.test(v) && typeof resolvePlain(v) === 'string';
+        if (o.quote === 'plain' && safe) return v;
+        if (o.quote === 'single' && !/[\n\u0085\u2028\u2029\t]/.test(v)) return `'${v.replace(/'/g, "''")}'`;
+        return JSON.stringify(v).replace(/[\u007f\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+      };
+      const isScalar = (v: unknown): boolean => v === null || typeof v !== 'object';
+      const comment = o.comments ? '  # note' : '';
+      const lines: string[] = [];
+      const emit = (v: unknown, indent: number, first: string | undefined): void => {
+        const pad = ' '.repeat(indent);
+        let lead = first ?? pad;
+        if (Array.isArray(v)) {
+          if (o.flowScalars && v.every(isScalar)) {
+            lines.push(`${lead}[${v.map(scalar).join(', ')}]`);
+            return;
+          }
+          for (const item of v) {
+            if (isScalar(item) || (Array.isArray(item) && item.length === 0) || (!Array.isArray(item) && Object.keys(item as object).length === 0))
+              lines.push(`${lead}- ${isScalar(item) ? scalar(item) : Array.isArray(item) ? '[]' : '{}'}${comment}`);
+            else if (Array.isArray(item)) {
+              lines.push(`${lead}-`);
+              emit(item, indent + o.extra, undefined);
+            } else emit(item, indent + 2, `${lead}- `);
+            lead = pad;
+          }
           return;
         }
-        for (const item of v) {
-          if (isScalar(item) || (Array.isArray(item) && item.length === 0) || (!Array.isArray(item) && Object.keys(item as object).length === 0)) lines.push(`${lead}- ${isScalar(item) ? scalar(item) : Array.isArray(item) ? '[]' : '{}'}${comment}`);
-          else if (Array.isArray(item)) {
-            lines.push(`${lead}-`);
-            emit(item, indent + o.extra, undefined);
-          } else emit(item, indent + 2, `${lead}- `);
+        const entries = Object.entries(v as Record<string, unknown>);
+        for (const [k, val] of entries) {
+          const key = scalar(k);
+          if (isScalar(val)) lines.push(`${lead}${key}: ${scalar(val)}${comment}`);
+          else if (Array.isArray(val) && val.length === 0) lines.push(`${lead}${key}: []`);
+          else if (!Array.isArray(val) && Object.keys(val as object).length === 0) lines.push(`${lead}${key}: {}`);
+          else if (Array.isArray(val)) {
+            if (o.flowScalars && val.every(isScalar)) lines.push(`${lead}${key}: [${val.map(scalar).join(', ')}]`);
+            else {
+              lines.push(`${lead}${key}:${o.comments ? ' # list' : ''}`);
+              emit(val, o.seqIndent ? indent + o.extra : indent, undefined);
+            }
+          } else {
+            lines.push(`${lead}${key}:`);
+            if (o.comments) lines.push(`${pad}# inside`);
+            emit(val, indent + o.extra, undefined);
+          }
           lead = pad;
         }
-        return;
-      }
-      const entries = Object.entries(v as object);
-      for (const [k, val] of entries) {
-        const key = scalar(k);
-        if (isScalar(val)) lines.push(`${lead}${key}: ${scalar(val)}${comment}`);
-        else if (Array.isArray(val) && val.length === 0) lines.push(`${lead}${key}: []`);
-        else if (!Array.isArray(val) && Object.keys(val).length === 0) lines.push(`${lead}${key}: {}`);
-        else if (Array.isArray(val)) {
-          if (o.flowScalars && val.every(isScalar)) lines.push(`${lead}${key}: [${val.map(scalar).join(', ')}]`);
-          else {
-            lines.push(`${lead}${key}:${o.comments ? ' # list' : ''}`);
-            emit(val, o.seqIndent ? indent + o.extra : indent, undefined);
-          }
-        } else {
-          lines.push(`${lead}${key}:`);
-          if (o.comments) lines.push(`${pad}# inside`);
-          emit(val, indent + o.extra, undefined);
-        }
-        lead = pad;
-      }
-    };
-    emit(value, 0, undefined);
-    return `${lines.join('\n')}\n`;
-  });
+      };
+      emit(value, 0, undefined);
+      return `${lines.join('\n')}\n`;
+    });
 }
 
 describe('the fast reader and the full reader', () => {
-  const docArb = fc.dictionary(keyArb.filter((k) => !/[\n\u0085\u2028\u2029]/.test(k)), valueArb, { minKeys: 1, maxKeys: 5 }).chain((v) => fc.tuple(fc.constant(v), layoutArb(v)));
+  const docArb = fc
+    .dictionary(
+      keyArb.filter((k) => !/[\n\u0085\u2028\u2029]/.test(k)),
+      valueArb,
+      { minKeys: 1, maxKeys: 5 },
+    )
+    .chain((v) => fc.tuple(fc.constant(v), layoutArb(v)));
 
   test('agree on random documents in random layouts, and read the value written', () => {
     let taken = 0;

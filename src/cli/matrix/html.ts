@@ -69,6 +69,7 @@ const NOTHING: MatrixCell = { reach: 'none', ports: '', fence: 'none' };
 
 /** Control characters would be parse errors in the page: U+FFFD instead. */
 function clean(s: string): string {
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
   return s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g, '\ufffd');
 }
 
@@ -176,7 +177,9 @@ export function formatHtml(report: MatrixReport): string {
     '<h1>netfence matrix</h1>',
     `<p class="subtitle">${esc(report.title)}</p>`,
     `<p class="summary ${v === 0 ? 'good' : 'bad'}" id="summary">${esc(
-      v === 0 ? "No violations: no path crosses an Enforce tenant's fence undeclared" : `${v} violation${v === 1 ? '' : 's'}: ${v === 1 ? 'a path crosses' : 'paths cross'} an Enforce tenant's fence undeclared (red cells)`,
+      v === 0
+        ? "No violations: no path crosses an Enforce tenant's fence undeclared"
+        : `${v} violation${v === 1 ? '' : 's'}: ${v === 1 ? 'a path crosses' : 'paths cross'} an Enforce tenant's fence undeclared (red cells)`,
     )}</p>`,
     '</header>',
     '<noscript><p class="hint">This page draws its matrices with JavaScript, which is off here. <code>netfence matrix -o text</code> or <code>-o markdown</code> prints the same picture.</p></noscript>',

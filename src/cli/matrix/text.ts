@@ -43,8 +43,7 @@ function textGrid(m: Matrix, name: string): string[] {
   const labelW = Math.max(...labels.map(width));
   const tenants = m.entries.map((e) => (e.tenant === undefined ? (e.kind === 'external' ? '' : '-') : cut(plain(e.tenant), 16)));
   const tenantW = showTenant ? Math.max(6, ...tenants.map(width)) : 0;
-  const prefix = (num: string, label: string, tenant: string): string =>
-    `  ${num.padStart(digits)} ${pad(label, labelW)}${showTenant ? `  ${pad(tenant, tenantW)}` : ''}  `;
+  const prefix = (num: string, label: string, tenant: string): string => `  ${num.padStart(digits)} ${pad(label, labelW)}${showTenant ? `  ${pad(tenant, tenantW)}` : ''}  `;
   const gap = (j: number): string => (j > 0 && j % 5 === 0 ? ' ' : '');
   const out = [`${name} (row reaches column)`];
   for (let d = 0; d < digits; d++) {

@@ -107,6 +107,7 @@ export function summaryLine(report: MatrixReport): string {
 
 /** Control characters would move a terminal's cursor or worse: shown as `?`. */
 export function plain(s: string): string {
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
   return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => (c === '\n' || c === '\t' ? ' ' : '?'));
 }
 

@@ -106,7 +106,10 @@ export async function startImageOperator(cluster: DataplaneCluster, identity: st
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`netfence run (${identity}) exited ${child.exitCode}:\n${stderr.slice(-3000)}`);
-    const ready = await fetch(`http://127.0.0.1:${health}/readyz`).then((r) => r.status === 200, () => false);
+    const ready = await fetch(`http://127.0.0.1:${health}/readyz`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ready) break;
     if (Date.now() > deadline) throw new Error(`netfence run (${identity}) not ready after 30 s:\n${stderr.slice(-3000)}`);
     await sleep(100);

@@ -39,7 +39,9 @@ interface ManifestPod extends KubernetesObject {
 }
 
 function podOf(object: ManifestPod): PodSpec {
-  const ports = (object.spec?.containers ?? []).flatMap((c) => c.ports ?? []).map((p) => ({ ...(p.name ? { name: p.name } : {}), port: p.containerPort, protocol: p.protocol ?? 'TCP' }));
+  const ports = (object.spec?.containers ?? [])
+    .flatMap((c) => c.ports ?? [])
+    .map((p) => ({ ...(p.name ? { name: p.name } : {}), port: p.containerPort, protocol: p.protocol ?? 'TCP' }));
   return { namespace: object.metadata?.namespace ?? 'default', name: object.metadata?.name ?? '', labels: { ...(object.metadata?.labels ?? {}) }, ports };
 }
 
@@ -116,7 +118,11 @@ async function probeRow(c: ProbeContext, r: Row): Promise<string | undefined> {
   const source = sourceOf(c, r.from);
   const host = hostOf(c, r.to);
   const options = optionsOf(r.from);
-  const onPackets = (r.expect === 'allowed' ? expectReaches(c.dataplane, source, r.proto, host, r.port, peerOf(c, r.to), options) : expectBlocked(c.dataplane, source, r.proto, host, r.port, options, peerOf(c, r.to))).then(
+  const onPackets = (
+    r.expect === 'allowed'
+      ? expectReaches(c.dataplane, source, r.proto, host, r.port, peerOf(c, r.to), options)
+      : expectBlocked(c.dataplane, source, r.proto, host, r.port, options, peerOf(c, r.to))
+  ).then(
     (result) => ({ observed: verdictOf(result), failure: undefined }),
     async (error: unknown) => ({ observed: verdictOf(await c.dataplane.probe(source, r.proto, host, r.port, options)), failure: (error as Error).message }),
   );

@@ -20,7 +20,11 @@ export function missingTool(tools: readonly string[] = TOOLS): string | undefine
 export function missing(): string | undefined {
   const why = imageToolsMissing() ?? missingTool();
   if (why) return why;
-  const probe = spawnSync('unshare', ['--net', 'sh', '-c', 'ip link add nfprobe0 type bridge && sysctl -q -w net.bridge.bridge-nf-call-iptables=1 && iptables -S >/dev/null && ipset list >/dev/null'], { encoding: 'utf8' });
+  const probe = spawnSync(
+    'unshare',
+    ['--net', 'sh', '-c', 'ip link add nfprobe0 type bridge && sysctl -q -w net.bridge.bridge-nf-call-iptables=1 && iptables -S >/dev/null && ipset list >/dev/null'],
+    { encoding: 'utf8' },
+  );
   if (probe.status !== 0) return `this machine cannot make a network namespace with a bridge, br_netfilter, iptables and ipset: ${probe.stderr.trim()}`;
   return undefined;
 }

@@ -13,7 +13,8 @@ import type { Agent, ProbeOptions, Proto, ProbeResult } from '../network.js';
 
 export type Source = DataplanePod | Agent;
 
-const describeSource = (from: Source, options?: ProbeOptions): string => ('agent' in from ? `${from.namespace}/${from.name}` : from.name) + (options?.from ? ` from ${options.from}` : '');
+const describeSource = (from: Source, options?: ProbeOptions): string =>
+  ('agent' in from ? `${from.namespace}/${from.name}` : from.name) + (options?.from ? ` from ${options.from}` : '');
 
 /** One fresh probe; throws unless it connected to the listener named `expectPeer` (when given). */
 export async function expectReaches(dp: Dataplane, from: Source, proto: Proto, host: string, port: number, expectPeer?: string, options?: ProbeOptions): Promise<ProbeResult> {

@@ -101,7 +101,9 @@ const SAMPLE_LIMITS: Readonly<Record<string, { pods: number; expectations: numbe
 const podCidr = parseCidr(POD_CIDR) as Cidr;
 
 const ipBlocksOf = (c: UpstreamCase): IPBlock[] =>
-  c.policies.flatMap((p) => [...(p.spec.ingress ?? []).flatMap((r) => r.from ?? []), ...(p.spec.egress ?? []).flatMap((r) => r.to ?? [])]).flatMap((peer) => (peer.ipBlock ? [peer.ipBlock] : []));
+  c.policies
+    .flatMap((p) => [...(p.spec.ingress ?? []).flatMap((r) => r.from ?? []), ...(p.spec.egress ?? []).flatMap((r) => r.to ?? [])])
+    .flatMap((peer) => (peer.ipBlock ? [peer.ipBlock] : []));
 
 /** True when the block matches some address of the pod CIDR (where the dataplane puts pods it gives an address). */
 function reachesPodCidr(block: IPBlock): boolean {
@@ -272,8 +274,7 @@ interface StagedPod {
  * A staged pod can play the case's pod when it has the case's address and, where the case
  * names ports, the case's container ports.
  */
-const fits = (staged: StagedPod, p: CasePod, portsMatter: boolean): boolean =>
-  staged.address === p.ip && (!portsMatter || staged.ports === JSON.stringify(containerPortsOf(p)));
+const fits = (staged: StagedPod, p: CasePod, portsMatter: boolean): boolean => staged.address === p.ip && (!portsMatter || staged.ports === JSON.stringify(containerPortsOf(p)));
 
 /** A probe's two ends on the dataplane: who sends (and from which address), where to, and whose listener must answer. */
 interface Route {
@@ -315,7 +316,11 @@ export class CaseStage {
     for (const address of needs.addresses) dp.network.addOutsideAddress(address);
     const outside = await dp.outside(needs.ports, needs.udpAddresses);
     const served = new Map<string, number[]>();
-    for (const e of cases.flatMap((c) => c.expectations)) served.set(e.to, [...new Set([...(served.get(e.to) ?? []), e.port])].sort((a, b) => a - b));
+    for (const e of cases.flatMap((c) => c.expectations))
+      served.set(
+        e.to,
+        [...new Set([...(served.get(e.to) ?? []), e.port])].sort((a, b) => a - b),
+      );
     cluster.kubectl(['create', 'namespace', SENTINEL_NAMESPACE]);
     const [client, target] = await Promise.all([
       dp.addPod({ namespace: SENTINEL_NAMESPACE, name: 'client', labels: { role: 'client' }, ports: [] }),

@@ -111,17 +111,19 @@ export async function serverSideApply<T extends KubernetesObject>(config: KubeCo
     return await KubernetesObjectApi.makeApiClient(config).patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
   } catch (error) {
     const where = [object.metadata?.namespace, object.metadata?.name].filter(Boolean).join('/');
-    throw new Error(`server-side apply of ${object.kind} ${where} failed (HTTP ${statusOf(error) ?? '-'}): ${messageOf(error)}`);
+    throw new Error(`server-side apply of ${object.kind} ${where} failed (HTTP ${statusOf(error) ?? '-'}): ${messageOf(error)}`, { cause: error });
   }
 }
 
 /** Every non-empty document of a YAML file in the repository, in order. */
 export function readManifests(relativePath: string): KubernetesObject[] {
   const text = readFileSync(join(REPO_ROOT, relativePath), 'utf8');
-  return parseAllDocuments(text).map((document, index) => {
-    if (document.errors.length > 0) throw new Error(`${relativePath}, document ${index + 1}: ${document.errors.map((e) => e.message).join('; ')}`);
-    return document.toJS() as unknown;
-  }).filter((object): object is KubernetesObject => object !== null && typeof object === 'object');
+  return parseAllDocuments(text)
+    .map((document, index) => {
+      if (document.errors.length > 0) throw new Error(`${relativePath}, document ${index + 1}: ${document.errors.map((e) => e.message).join('; ')}`);
+      return document.toJS() as unknown;
+    })
+    .filter((object): object is KubernetesObject => object !== null && typeof object === 'object');
 }
 
 /** The documents of every .yaml and .yml file directly in a folder of the repository, files in name order. */

@@ -104,13 +104,8 @@ export function fakeCloudDaemonSet(namespace: string): Manifest {
           enableServiceLinks: false,
           // Every node, control plane included: pods reach these addresses on their own node.
           tolerations: [{ operator: 'Exists' }],
-          initContainers: [
-            { name: 'addresses', image: AGNHOST_IMAGE, imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', add], securityContext: { privileged: true } },
-          ],
-          containers: [
-            { ...server(80), lifecycle: { preStop: { exec: { command: ['sh', '-c', remove] } } } },
-            server(443),
-          ],
+          initContainers: [{ name: 'addresses', image: AGNHOST_IMAGE, imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', add], securityContext: { privileged: true } }],
+          containers: [{ ...server(80), lifecycle: { preStop: { exec: { command: ['sh', '-c', remove] } } } }, server(443)],
         },
       },
     },
@@ -194,7 +189,9 @@ export async function expectBlocked(context: string, client: Client, target: Tar
       case 'connected':
         throw new Error(`expected ${label(client, target)} to be blocked, but it connected:\n${attempt.detail}`);
       case 'refused':
-        throw new Error(`expected ${label(client, target)} to be blocked (dropped), but the connection was refused, so the packets got through to a host without that listener:\n${attempt.detail}`);
+        throw new Error(
+          `expected ${label(client, target)} to be blocked (dropped), but the connection was refused, so the packets got through to a host without that listener:\n${attempt.detail}`,
+        );
       case 'broken':
         if (++broken > 3) throw new Error(`could not probe ${label(client, target)}; the probe itself failed:\n${seen.map((a) => `${a.verdict}: ${a.detail}`).join('\n')}`);
         await sleep(1_000);

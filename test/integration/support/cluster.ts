@@ -114,4 +114,3 @@ export async function recordWatch(config: KubeConfig, path: string, query: Recor
       }),
   };
 }
-

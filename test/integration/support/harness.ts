@@ -37,12 +37,12 @@ export function kubeConfig(file: string): KubeConfig {
 
 /** Every document of a YAML file in the repo, in order (empty documents dropped). */
 export function readManifests(relativePath: string): KubernetesObject[] {
-  return readYamlFile(join(REPO_ROOT, relativePath)) as KubernetesObject[];
+  return readYamlFile(join(REPO_ROOT, relativePath));
 }
 
 /** The objects of a kustomize folder of the repo (see test/fixtures/kustomize.ts), in order. */
 export function readKustomization(relativeDir: string): KubernetesObject[] {
-  return kustomizeBuild(join(REPO_ROOT, relativeDir)) as KubernetesObject[];
+  return kustomizeBuild(join(REPO_ROOT, relativeDir));
 }
 
 /** Server-side apply, forcing ownership: what `kubectl apply --server-side --force-conflicts` does. */
@@ -92,23 +92,35 @@ export async function installForOperator(world: Identities, options: InstallOpti
   await apply(world.admin, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: OPERATOR_NAMESPACE } }, fieldManager);
   for (const object of readKustomization('config/rbac')) await apply(world.admin, object, fieldManager);
   const admin = kubeClient(world.admin);
-  await eventually('the TenantIsolation CRD is established', async () => {
-    const crd = await admin.request<{ status?: { conditions?: { type: string; status: string }[] } }>({
-      method: 'GET',
-      path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${CRD_NAME}`,
-    });
-    return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined;
-  }, patience);
+  await eventually(
+    'the TenantIsolation CRD is established',
+    async () => {
+      const crd = await admin.request<{ status?: { conditions?: { type: string; status: string }[] } }>({
+        method: 'GET',
+        path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${CRD_NAME}`,
+      });
+      return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined;
+    },
+    patience,
+  );
   const operator = kubeClient(world.operator);
-  await eventually('the operator may list TenantIsolations and patch NetworkPolicies', async () => {
-    await operator.request({ method: 'GET', path: resourcePath(RESOURCES.tenantIsolations), query: { limit: 1 } });
-    const review = await operator.request<{ status?: { allowed?: boolean } }>({
-      method: 'POST',
-      path: '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
-      body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb: 'patch', group: 'networking.k8s.io', resource: 'networkpolicies' } } },
-    });
-    return review.status?.allowed ? true : undefined;
-  }, patience);
+  await eventually(
+    'the operator may list TenantIsolations and patch NetworkPolicies',
+    async () => {
+      await operator.request({ method: 'GET', path: resourcePath(RESOURCES.tenantIsolations), query: { limit: 1 } });
+      const review = await operator.request<{ status?: { allowed?: boolean } }>({
+        method: 'POST',
+        path: '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+        body: {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SelfSubjectAccessReview',
+          spec: { resourceAttributes: { verb: 'patch', group: 'networking.k8s.io', resource: 'networkpolicies' } },
+        },
+      });
+      return review.status?.allowed ? true : undefined;
+    },
+    patience,
+  );
 }
 
 /** The series scrapeMetrics keeps: netfence's own, resident memory and the V8 heap. */

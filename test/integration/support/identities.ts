@@ -37,11 +37,9 @@ export async function privateControlPlane(): Promise<PrivatePlane> {
  */
 export async function serviceAccountKubeconfig(admin: World, adminFile: string, account: { namespace: string; name: string }, dir: string): Promise<string> {
   const { namespace, name } = account;
-  await admin.api
-    .request({ method: 'POST', path: resourcePath(RESOURCES.namespaces), body: { metadata: { name: namespace } } })
-    .catch((error: unknown) => {
-      if (!isApiError(error, 409)) throw error;
-    });
+  await admin.api.request({ method: 'POST', path: resourcePath(RESOURCES.namespaces), body: { metadata: { name: namespace } } }).catch((error: unknown) => {
+    if (!isApiError(error, 409)) throw error;
+  });
   await admin.api
     .request({ method: 'POST', path: resourcePath({ group: '', version: 'v1', plural: 'serviceaccounts', namespaced: true }, { namespace }), body: { metadata: { name } } })
     .catch((error: unknown) => {

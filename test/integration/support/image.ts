@@ -62,7 +62,20 @@ export interface ImageRun {
 /** `netfence run` from the image tree as the Deployment starts it: its env (POD_NAME, POD_NAMESPACE, NODE_OPTIONS) and HTTP on loopback. */
 export function imageRunCommand(run: ImageRun): [string, string[]] {
   return asImageWould(
-    [process.execPath, join(run.app, 'bin', 'netfence.js'), 'run', '--kubeconfig', run.kubeconfig, '--bind-address', '127.0.0.1', '--health-port', String(run.health), '--metrics-port', String(run.metrics), ...(run.flags ?? [])],
+    [
+      process.execPath,
+      join(run.app, 'bin', 'netfence.js'),
+      'run',
+      '--kubeconfig',
+      run.kubeconfig,
+      '--bind-address',
+      '127.0.0.1',
+      '--health-port',
+      String(run.health),
+      '--metrics-port',
+      String(run.metrics),
+      ...(run.flags ?? []),
+    ],
     { NODE_ENV: 'production', POD_NAME: run.identity, POD_NAMESPACE: OPERATOR_NAMESPACE, NODE_OPTIONS: deploymentNodeOptions() },
   );
 }

@@ -119,10 +119,14 @@ export class World {
 
   /** Waits until `probe` returns a value that `done` accepts; returns that value. */
   async until<T>(what: string, probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-    return eventually(what, async () => {
-      const value = await probe();
-      return done(value) ? value : undefined;
-    }, timeoutMs);
+    return eventually(
+      what,
+      async () => {
+        const value = await probe();
+        return done(value) ? value : undefined;
+      },
+      timeoutMs,
+    );
   }
 }
 

@@ -43,8 +43,7 @@ export interface ApiProxy {
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** Writes to NetworkPolicies, Namespaces (the member label), Events and TenantIsolation status. */
-export const operatorWrites: Match = (method, url) =>
-  WRITES.has(method) && /\/(networkpolicies|namespaces\/[^/?]+(\?|$)|events|tenantisolations\/[^/?]+\/status)/.test(url);
+export const operatorWrites: Match = (method, url) => WRITES.has(method) && /\/(networkpolicies|namespaces\/[^/?]+(\?|$)|events|tenantisolations\/[^/?]+\/status)/.test(url);
 
 export async function startApiProxy(target: { server: string; caPem: string }): Promise<ApiProxy> {
   const upstream = new URL(target.server);
@@ -56,13 +55,10 @@ export async function startApiProxy(target: { server: string; caPem: string }): 
   const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer, entry: ProxiedRequest) => {
     entry.forwardedAt = Date.now();
     const headers = { ...req.headers, host: upstream.host };
-    const out = httpsRequest(
-      { protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
+    const out = httpsRequest({ protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
     out.on('error', () => res.destroy());
     res.on('close', () => out.destroy());
     out.end(body);
