@@ -6,7 +6,7 @@
 // embeds. Nothing here is imported by netfence itself.
 //
 // The versions here are the only place they are written: the build in
-// test/integration/support/kstatus.ts is cached under a key made from this file
+// test/kstatus/support.ts is cached under a key made from this file
 // and go.sum. To move, change the require lines and run `go mod tidy` here.
 module netfence.dev/test/kstatus
 

@@ -137,6 +137,13 @@ describe('config/prometheus', () => {
     }
   });
 
+  test('annotation templates use only what Prometheus can parse: a label, $value, and a pipe to a function (Go templates have no arithmetic)', () => {
+    const action = /^\s*(\$labels\.[a-z_]+|\$value(\s*\|\s*(humanize|humanizeDuration|humanizePercentage|printf "[^"]*"))?)\s*$/;
+    const actions = rules.flatMap((r) => Object.values(r.annotations ?? {}).flatMap((text) => [...text.matchAll(/\{\{(.*?)\}\}/g)].map((m) => [r.alert, m[1] ?? ''])));
+    expect(actions.length).toBeGreaterThan(0);
+    expect(actions.filter(([, inner]) => !action.test(inner ?? ''))).toEqual([]);
+  });
+
   test('the tenant-state alerts wait 10 minutes, the leader and unfenced ones 5 and are critical', () => {
     const of = (name: string): Rule | undefined => rules.find((r) => r.alert === name);
     for (const name of ['NetfenceTenantConflict', 'NetfenceTenantDegraded']) expect(of(name)?.for).toBe('10m');
