@@ -33,7 +33,11 @@ function fastOrGiveUp(text: string): unknown {
 }
 
 describe('on the YAML files of this repository', () => {
-  const files = execFileSync('git', ['ls-files', '*.yaml', '*.yml'], { encoding: 'utf8' }).trim().split('\n');
+  // Helm templates (charts/*/templates) are Go templates that render to YAML, not YAML.
+  const files = execFileSync('git', ['ls-files', '*.yaml', '*.yml'], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .filter((f) => !/^charts\/[^/]+\/templates\//.test(f));
   const documents = files.flatMap((f) =>
     readFileSync(f, 'utf8')
       .split(/^---[^\n]*\n/m)
@@ -53,7 +57,7 @@ describe('on the YAML files of this repository', () => {
 
   test('the fast reader takes every document but those with folded block scalars', () => {
     const left = documents.filter((d) => fastOrGiveUp(d.text) === 'gave up').map((d) => d.name);
-    expect(left).toEqual(['config/admission/guard_policy.yaml#0']);
+    expect(left).toEqual(['config/admission/guard_policy.yaml#0', 'config/prometheus/prometheus_rule.yaml#0']);
   });
 });
 
