@@ -71,6 +71,8 @@ export const CONDITION = {
   ready: 'Ready',
   degraded: 'Degraded',
   conflict: 'Conflict',
+  /** kstatus's abnormal-true condition: True when only a change to the spec or the claims can help. */
+  stalled: 'Stalled',
 } as const;
 
 /** Reasons used in conditions and Events. */
@@ -80,6 +82,7 @@ export const REASON = {
   invalidSpec: 'InvalidSpec',
   namespaceConflict: 'NamespaceConflict',
   noConflict: 'NoConflict',
+  notStalled: 'NotStalled',
   unresolvedPeer: 'UnresolvedPeer',
   missingNamespace: 'MissingNamespace',
   policyCreated: 'PolicyCreated',

@@ -416,6 +416,16 @@ export async function reconcileTenant(name: string, ctx: TenantContext): Promise
     conflicts.length > 0 ? REASON.namespaceConflict : REASON.noConflict,
     conflicts.length > 0 ? conflicts.join('; ') : 'no namespace is claimed by another tenant',
   );
+  // For kstatus (Flux, kpt, cli-utils), where Stalled True means Failed. Only what no retry can
+  // fix stalls a tenant: a spec that cannot compile, a namespace claimed by two tenants. A write
+  // failure may heal by itself (Degraded, not Stalled).
+  const stalled = result.errors.length > 0 || conflicts.length > 0;
+  cond(
+    CONDITION.stalled,
+    stalled,
+    result.errors.length > 0 ? REASON.invalidSpec : conflicts.length > 0 ? REASON.namespaceConflict : REASON.notStalled,
+    stalled ? 'the operator cannot converge until the spec or the namespace claims change' : 'nothing keeps the operator from converging',
+  );
 
   const status: TenantIsolationStatus = {
     ...(generation !== undefined ? { observedGeneration: generation } : {}),

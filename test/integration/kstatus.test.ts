@@ -3,8 +3,8 @@
  * (test/kstatus/main.go) on the objects the real operator wrote on the real API server, in
  * the states the Argo CD check tells apart, and `kubectl wait --for=condition=Ready` as
  * docs/gitops-health.md runs it. The expectations are what kstatus v0.37.2 computes: it
- * honours observedGeneration and Ready, has no Failed without a Stalled condition (which
- * netfence does not set), and calls an object without status Current.
+ * honours observedGeneration and Ready, says Failed for the Stalled condition netfence sets
+ * when only a spec change can help, and calls an object without status Current.
  */
 import { isUnavailable, provideBinaries, type Binaries } from '../control-plane/binaries.js';
 import { docCommand, gitopsStatus, gitopsWorld, provideGitopsStatus, tenantStates, words, type GitopsWorld, type TenantStates } from '../kstatus/support.js';
@@ -59,11 +59,10 @@ describeWithControlPlane("kstatus on the operator's status", () => {
     });
   });
 
-  test('Ready False is InProgress whatever the reason: NamespaceConflict and InvalidSpec alike (no Stalled condition, so never Failed)', () => {
-    expect(kstatusOf('conflict')?.status).toBe('InProgress');
-    expect(kstatusOf('conflict')?.message).toMatch(/claimed by more than one tenant/);
-    expect(kstatusOf('invalid')?.status).toBe('InProgress');
-    expect(kstatusOf('invalid')?.message).toMatch(/^cannot compile/);
+  test('a tenant only a spec change can help (NamespaceConflict, InvalidSpec) is Failed: its Stalled condition is True', () => {
+    expect(kstatusOf('conflict')?.status).toBe('Failed');
+    expect(kstatusOf('conflict')?.message).toMatch(/cannot converge until the spec or the namespace claims change/);
+    expect(kstatusOf('invalid')?.status).toBe('Failed');
   });
 
   test('a tenant without status yet is Current to kstatus (it cannot know a controller will write one), also while its first policies are being written', () => {

@@ -484,6 +484,7 @@ describe('reconcileTenant', () => {
       ['Ready', 'True', REASON.reconciled],
       ['Degraded', 'False', REASON.reconciled],
       ['Conflict', 'False', REASON.noConflict],
+      ['Stalled', 'False', REASON.notStalled],
     ]);
     expect(writer.count).toBe(2);
   });
