@@ -157,21 +157,15 @@ export class Planner {
     this.running = undefined;
     this.dirty = false;
     const run = this.newRun();
-    let draft: Draft;
+    let draft: Draft | undefined;
     try {
-      for (;;) {
-        const next = run.steps.next();
-        if (next.done === true) {
-          draft = next.value;
-          break;
-        }
-      }
+      draft = advance(run, Infinity);
     } catch (error) {
       this.failed(error);
       return this.plan;
     }
     run.busyMs = performance.now() - run.started;
-    return this.commit(draft, run);
+    return this.commit(draft as Draft, run);
   }
 
   stop(): void {
@@ -213,14 +207,7 @@ export class Planner {
     const began = performance.now();
     let draft: Draft | undefined;
     try {
-      for (;;) {
-        const next = run.steps.next();
-        if (next.done === true) {
-          draft = next.value;
-          break;
-        }
-        if (performance.now() - began >= this.sliceMs) break;
-      }
+      draft = advance(run, this.sliceMs);
     } catch (error) {
       this.running = undefined;
       run.busyMs += performance.now() - began;
@@ -396,4 +383,14 @@ function* tenantDigest(t: TenantResult, generation: number | undefined, nsDigest
     audit = hash.digest('base64');
   }
   return JSON.stringify([generation, t.mode, t.members, t.conflicts, t.errors, t.warnings, t.policies.length, namespaces, audit]);
+}
+
+/** Runs the plan's steps for up to `budgetMs`: the finished draft, or undefined when time ran out first. */
+function advance(run: Run, budgetMs: number): Draft | undefined {
+  const began = performance.now();
+  for (;;) {
+    const next = run.steps.next();
+    if (next.done === true) return next.value;
+    if (performance.now() - began >= budgetMs) return undefined;
+  }
 }
