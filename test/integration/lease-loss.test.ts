@@ -10,16 +10,15 @@
  *
  * Each test prints what it measured on one line.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { TENANT_LABEL } from '../../src/api/constants.js';
 import { formatMicroTime, type Lease } from '../../src/runtime/leader.js';
 import { RESOURCES, resourcePath } from '../../src/kube/client.js';
 import { cluster, describeWithControlPlane, eventually, uniqueName } from './support/cluster.js';
 import { installForOperator, OPERATOR_NAMESPACE, runOperator, World, type RunningOperator } from './support/operator.js';
-import { operatorWrites, startApiProxy, type ApiProxy, type ProxiedRequest } from './support/proxy.js';
+import { operatorWrites, startApiProxyFor, writeProxiedKubeconfig, type ApiProxy, type ProxiedRequest } from './support/proxy.js';
 
 const RENEW_DEADLINE_MS = 4_000;
 const TIMING = ['--lease-duration', '6s', '--renew-deadline', '4s', '--retry-period', '500ms'];
@@ -46,22 +45,10 @@ describeWithControlPlane('an operator that loses its lease or gets SIGTERM while
     const world = cluster();
     admin = new World(world.admin);
     await installForOperator(world);
-    const current = world.operator.getCurrentCluster()!;
-    proxy = await startApiProxy({ server: current.server, caPem: Buffer.from(current.caData ?? '', 'base64').toString() });
+    proxy = await startApiProxyFor(world.operator);
     dir = mkdtempSync(join(tmpdir(), 'netfence-lease-loss-'));
     kubeconfig = join(dir, 'operator.kubeconfig');
-    writeFileSync(
-      kubeconfig,
-      stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: 'via-proxy', cluster: { server: proxy.url } }],
-        users: [{ name: 'operator', user: { token: world.operator.getCurrentUser()?.token } }],
-        contexts: [{ name: 'operator', context: { cluster: 'via-proxy', user: 'operator' } }],
-        'current-context': 'operator',
-      }),
-      { mode: 0o600 },
-    );
+    writeProxiedKubeconfig(kubeconfig, proxy, world.operator);
   }, 60_000);
 
   afterAll(async () => {

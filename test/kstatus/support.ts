@@ -17,17 +17,16 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LuaFactory } from 'wasmoon';
-import { stringify } from 'yaml';
 import { TENANT_LABEL } from '../../src/api/constants.js';
 import type { TenantIsolation } from '../../src/api/types.js';
 import { buildOnce, findGo, goVersionOf } from '../control-plane/binaries.js';
 import { cluster, uniqueName, type Cluster } from '../integration/support/cluster.js';
 import { installForOperator, runOperator, World } from '../integration/support/operator.js';
-import { startApiProxy } from '../integration/support/proxy.js';
+import { startApiProxyFor, writeProxiedKubeconfig } from '../integration/support/proxy.js';
 import { REPO_ROOT } from '../integration/support/repo.js';
 
 export const HEALTH_LUA = join(REPO_ROOT, 'config/argocd/health.lua');
@@ -279,23 +278,10 @@ export async function gitopsWorld(): Promise<GitopsWorld> {
   const world = cluster();
   const admin = new World(world.admin);
   await installForOperator(world);
-  const current = world.operator.getCurrentCluster();
-  if (!current) throw new Error('the operator kubeconfig names no cluster');
-  const proxy = await startApiProxy({ server: current.server, caPem: Buffer.from(current.caData ?? '', 'base64').toString() });
+  const proxy = await startApiProxyFor(world.operator);
   const dir = mkdtempSync(join(tmpdir(), 'netfence-gitops-health-'));
   const kubeconfig = join(dir, 'operator.kubeconfig');
-  writeFileSync(
-    kubeconfig,
-    stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'via-proxy', cluster: { server: proxy.url } }],
-      users: [{ name: 'operator', user: { token: world.operator.getCurrentUser()?.token } }],
-      contexts: [{ name: 'operator', context: { cluster: 'via-proxy', user: 'operator' } }],
-      'current-context': 'operator',
-    }),
-    { mode: 0o600 },
-  );
+  writeProxiedKubeconfig(kubeconfig, proxy, world.operator);
   const lease = uniqueName('gitops-lease');
   const running = new Set<() => Promise<void>>();
   const made: string[] = [];

@@ -13,9 +13,12 @@
  *   the upstream request too.
  * Leaves out: HTTP/2, upgrades (exec, port-forward), TLS towards the client.
  */
+import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Agent, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
 
 export interface ProxiedRequest {
   method: string;
@@ -44,6 +47,29 @@ const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** Writes to NetworkPolicies, Namespaces (the member label), Events and TenantIsolation status. */
 export const operatorWrites: Match = (method, url) => WRITES.has(method) && /\/(networkpolicies|namespaces\/[^/?]+(\?|$)|events|tenantisolations\/[^/?]+\/status)/.test(url);
+
+/** A proxy in front of the API server `identity` talks to (its cluster's server and CA). */
+export function startApiProxyFor(identity: KubeConfig): Promise<ApiProxy> {
+  const current = identity.getCurrentCluster();
+  if (!current) throw new Error('the kubeconfig names no cluster');
+  return startApiProxy({ server: current.server, caPem: Buffer.from(current.caData ?? '', 'base64').toString() });
+}
+
+/** Writes to `file` a kubeconfig that reaches the API server through `proxy` with `identity`'s token. */
+export function writeProxiedKubeconfig(file: string, proxy: ApiProxy, identity: KubeConfig): void {
+  writeFileSync(
+    file,
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'via-proxy', cluster: { server: proxy.url } }],
+      users: [{ name: 'operator', user: { token: identity.getCurrentUser()?.token } }],
+      contexts: [{ name: 'operator', context: { cluster: 'via-proxy', user: 'operator' } }],
+      'current-context': 'operator',
+    }),
+    { mode: 0o600 },
+  );
+}
 
 export async function startApiProxy(target: { server: string; caPem: string }): Promise<ApiProxy> {
   const upstream = new URL(target.server);
