@@ -2,17 +2,8 @@
  * Headless Chromium as bench/matrix.ts and test/unit/matrix-html.browser.test.ts run it: where
  * the executable is, and the flags that make one run quiet, offline and throwaway.
  */
-import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { isExecutable as executable } from '../test/control-plane/binaries.js';
 
 /** `CHROMIUM` when set (undefined when it is not executable), else chromium or chromium-browser on PATH, else /usr/bin/chromium. */
 export function findChromium(): string | undefined {

@@ -161,7 +161,8 @@ function fromFolder(folder: string, origin: string): Binaries | undefined {
   return [kubeApiserver, etcd, kubectl].every(isExecutable) ? { kubeApiserver, etcd, kubectl, origin } : undefined;
 }
 
-function isExecutable(path: string): boolean {
+/** The file exists and this process may run it. */
+export function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return true;

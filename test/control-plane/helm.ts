@@ -16,10 +16,10 @@
  * it was built with (v0.37 -> 1.37), which the module's go.sum pins.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { buildOnce, findGo, goVersionOf, type Log } from './binaries.js';
+import { buildOnce, findGo, goVersionOf, isExecutable as executable, type Log } from './binaries.js';
 
 export const HELM_MODULE = 'helm.sh/helm/v4';
 export const HELM_VERSION = 'v4.3.2';
@@ -34,15 +34,6 @@ export type HelmBinary = { path: string; origin: string } | { unavailable: strin
 export function helmCacheDir(env: NodeJS.ProcessEnv, goVersion: string): string {
   const base = env['XDG_CACHE_HOME'] || join(env['HOME'] || homedir(), '.cache');
   return join(base, 'netfence', 'helm', `${HELM_VERSION}_${goVersion}`);
-}
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export async function provideHelm(log: Log = (line) => void process.stderr.write(`[helm] ${line}\n`), env: NodeJS.ProcessEnv = process.env): Promise<HelmBinary> {

@@ -11,10 +11,10 @@
  * release uri (no release exists yet) and Windows.
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { buildOnce, findGo, isUnavailable, provideBinaries } from '../control-plane/binaries.js';
+import { buildOnce, findGo, isExecutable as executable, isUnavailable, provideBinaries } from '../control-plane/binaries.js';
 import { runNetfence } from '../fixtures/cli.js';
 import { describeWithControlPlane, REPO_ROOT } from './support/cluster.js';
 
@@ -28,15 +28,6 @@ interface Exit {
   code: number | null;
   stdout: string;
   stderr: string;
-}
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** krew and its manifest validator, built once per machine. */
