@@ -50,10 +50,12 @@ describeWithControlPlane('the operator on a real API server', () => {
       () => admin.policyNames(ns),
       (names) => BASE.every((n) => names.includes(n)),
     );
+    // A tenant created before its first namespace is Ready with no members at first; the status
+    // naming the namespace follows its policies (tenant status is written 250 ms after them).
     const ready = await admin.until(
-      `${tenant} is Ready`,
+      `${tenant} is Ready with ${ns}`,
       () => admin.getTenant(tenant),
-      (t) => condition(t, 'Ready')?.status === 'True',
+      (t) => condition(t, 'Ready')?.status === 'True' && (t?.status?.memberNamespaces ?? []).includes(ns),
     );
     expect(ready?.status?.memberNamespaces).toEqual([ns]);
     expect(ready?.status?.observedGeneration).toBe(ready?.metadata.generation);
